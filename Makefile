@@ -1,0 +1,39 @@
+# Imgen Desktop developer commands. `make run` opens the app, `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+# The torch build to install. Here: the local CPU build. Override for CUDA, e.g.
+#   make venv TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124"
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: venv run test bench bundle bundle-test lint clean
+
+$(BIN)/imgen-desktop: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+venv: $(BIN)/imgen-desktop
+
+run: venv
+	$(BIN)/imgen-desktop
+
+test: venv
+	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
+
+bundle: venv
+	$(BIN)/python -m pip install --quiet "pyinstaller>=6.0"
+	$(BIN)/python packaging/build.py
+
+bundle-test: bundle
+	packaging/self_test.sh
+
+clean:
+	rm -rf build dist .pytest_cache

@@ -1,0 +1,193 @@
+"""The main window: Enhance, Train and Models areas as tabs, menus, status bar."""
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from imgen_desktop import APP_NAME, __version__
+from imgen_desktop.ui.device_scan import DeviceScanner
+from imgen_desktop.ui.enhance_canvas import EnhanceCanvas
+from imgen_desktop.ui.models_panel import ModelsPanel
+from imgen_desktop.ui.settings import app_settings
+from imgen_desktop.ui.train_panel import TrainPanel
+
+
+class MainWindow(QMainWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.setWindowTitle(APP_NAME)
+        self.resize(1280, 820)
+        self._devices: list[tuple[str, str]] = []
+        self._device_warning = ""
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        self.canvas = EnhanceCanvas(self)
+        self.train_panel = TrainPanel(self)
+        self.models_panel = ModelsPanel(self)
+        self.tabs.addTab(self.canvas, "Enhance photos")
+        self.tabs.addTab(self.train_panel, "Train models")
+        self.tabs.addTab(self.models_panel, "Models")
+        self.setCentralWidget(self.tabs)
+
+        self.device_label = QLabel("Devices: detecting…", self)
+        self.device_label.setObjectName("deviceStatus")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().showMessage("Drop a photo on the Enhance tab, or train a model on the Train tab.", 8000)
+
+        self._build_menus()
+        self._connect_panels()
+        self._restore_layout()
+
+        self._scanner = DeviceScanner(self)
+        self._scanner.sigDevices.connect(self._on_devices_found)
+        QTimer.singleShot(0, self._scanner.start)  # after the first paint
+
+    # --- construction -------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = QAction("&Open image…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self._on_open)
+        self.save_action = QAction("&Save result…", self, shortcut=QKeySequence.StandardKey.Save)
+        self.save_action.triggered.connect(self._on_save)
+        self.paste_action = QAction("&Paste image", self, shortcut=QKeySequence.StandardKey.Paste)
+        self.paste_action.triggered.connect(self._on_paste)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (self.open_action, self.save_action, self.paste_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+
+        view = bar.addMenu("&View")
+        for i, title in enumerate(("&Enhance photos", "&Train models", "&Models")):
+            act = QAction(title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
+            act.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
+            view.addAction(act)
+        view.addSeparator()
+        theme_menu = view.addMenu("T&heme")
+        group = QActionGroup(self)
+        from imgen_desktop.ui.theme import THEMES, current_theme
+
+        for theme in THEMES:
+            act = QAction(theme.capitalize(), self, checkable=True)
+            act.setChecked(theme == current_theme())
+            act.triggered.connect(lambda _=False, t=theme: self._on_theme_changed(t))
+            group.addAction(act)
+            theme_menu.addAction(act)
+
+        help_menu = bar.addMenu("&Help")
+        about = QAction(f"&About {APP_NAME}", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def _connect_panels(self) -> None:
+        self.train_panel.sigModelSaved.connect(self._on_model_saved)
+        self.models_panel.sigModelsChanged.connect(self.canvas.refresh_models)
+        if hasattr(self.models_panel, "sigUseModel"):
+            self.models_panel.sigUseModel.connect(self._on_use_model)
+
+    # --- handlers -----------------------------------------------------------------------
+    def _on_open(self) -> None:
+        self.tabs.setCurrentWidget(self.canvas)
+        self.canvas.open_dialog()
+
+    def _on_save(self) -> None:
+        self.tabs.setCurrentWidget(self.canvas)
+        self.canvas.save_result()
+
+    def _on_paste(self) -> None:
+        self.tabs.setCurrentWidget(self.canvas)
+        self.canvas.paste()
+
+    def _on_theme_changed(self, theme: str) -> None:
+        from imgen_desktop.ui.theme import apply_theme
+
+        apply_theme(QApplication.instance(), theme)
+
+    def _on_model_saved(self, name: str) -> None:
+        self.models_panel.refresh()
+        self.canvas.refresh_models()
+        self.statusBar().showMessage(f"Model {name!r} saved to the model store.", 8000)
+
+    def _on_use_model(self, name: str) -> None:
+        self.tabs.setCurrentWidget(self.canvas)
+        self.canvas.select_model(name)
+
+    def _on_devices_found(self, devices: list, warning: str) -> None:
+        self._devices = [tuple(d) for d in devices]
+        self._device_warning = warning
+        best = next((label for dev_id, label in self._devices if dev_id != "cpu"), self._devices[0][1])
+        self.device_label.setText(f"Device: {best}")
+        self.device_label.setToolTip("\n".join(label for _, label in self._devices) + (f"\n\n{warning}" if warning else ""))
+        if warning:
+            self.statusBar().showMessage(warning, 15000)
+        self.train_panel.set_devices(self._devices)
+        self.canvas.set_devices(self._devices)
+
+    def open_paths(self, paths: list[str]) -> None:
+        self.tabs.setCurrentWidget(self.canvas)
+        self.canvas.open_paths(paths)
+
+    def show_about(self) -> None:
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        try:
+            from imgen_desktop.core.devices import torch_version as _torch_version
+
+            torch_version = _torch_version()
+        except Exception as exc:  # pragma: no cover - torch is a hard dependency
+            torch_version = f"unavailable ({exc})"
+        devices = "<br>".join(label for _, label in self._devices) or "detecting…"
+        text = (
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Train GAN, VAE and RNN image models on your own pictures, and upscale, denoise "
+            "and inpaint photos with built-in or your own models.</p>"
+            f"<p>PyTorch {torch_version}<br>Qt {qVersion()} (PySide6 {pyside_version})</p>"
+            f"<p><b>Devices</b><br>{devices}</p>"
+            + (f"<p><i>{self._device_warning}</i></p>" if self._device_warning else "")
+        )
+        box = QMessageBox(self)
+        box.setObjectName("aboutBox")
+        box.setWindowTitle(f"About {APP_NAME}")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(text)
+        box.open()
+        self._about_box = box
+
+    # --- layout persistence and closing ------------------------------------------------------
+    def _restore_layout(self) -> None:
+        s = app_settings()
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        self.tabs.setCurrentIndex(int(s.value("window/tab", 0) or 0))
+
+    def _save_layout(self) -> None:
+        s = app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if self.train_panel.is_training():
+            answer = QMessageBox.question(
+                self,
+                "Training in progress",
+                "A model is training. Stop it, save a checkpoint and the model so far, and quit?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.train_panel.stop_and_wait()
+        self.canvas.shutdown()
+        self._scanner.wait(10000)
+        self._save_layout()
+        super().closeEvent(event)
