@@ -1,0 +1,304 @@
+"""Training health: each family's known failure mode, watched live.
+
+* GAN mode collapse — ``health.diversity``: mean pairwise distance of generated samples over
+  that of real samples in a fixed feature space (~1 healthy, -> 0 collapse); ``health.d_real`` /
+  ``health.d_fake``: mean discriminator outputs (D overpowering G when they separate fully).
+* VAE posterior collapse — ``health.active_units``: latent dimensions whose batch-average KL
+  exceeds 0.01 nats (0 = the decoder ignores the latent code).
+* RNN vanishing / exploding gradients — ``health.grad_norm`` (global norm before clipping),
+  ``health.clip_fraction`` and ``health.grad_ratio`` (gradient reaching the first unroll step
+  over the last one).
+
+The functions here compute the numbers (torch, called at sample time, not on the hot path);
+:class:`HealthMonitor` turns metric values into ok / warn / bad with hysteresis and emits a
+:class:`~imgen_desktop.core.events.Health` event only when a state changes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from imgen_desktop.core.events import Health
+
+OK, WARN, BAD = "ok", "warn", "bad"
+_RANK = {OK: 0, WARN: 1, BAD: 2}
+
+
+# --- measurements ------------------------------------------------------------------------
+
+def pairwise_distance_mean(features):
+    """Mean Euclidean distance over all distinct pairs of rows of an (N, D) tensor."""
+    import torch
+
+    f = features.detach().float().flatten(1)
+    n = f.shape[0]
+    if n < 2:
+        return 0.0
+    d = torch.cdist(f, f)
+    return float(d.sum() / (n * (n - 1)))
+
+
+def diversity_ratio(fake_features, real_features, eps: float = 1e-8) -> float:
+    """Sample diversity of generated vs real data in the same feature space (~1 healthy)."""
+    real = pairwise_distance_mean(real_features)
+    return pairwise_distance_mean(fake_features) / (real + eps)
+
+
+def random_projection_features(images, dim: int = 256, seed: int = 1234):
+    """A fixed random projection of images (N, C, H, W) -> (N, dim): a model-free feature space.
+
+    Images are average-pooled to at most 16x16 first, so the projection is cheap and insensitive
+    to pixel-level noise.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    x = images.detach().float()
+    if x.shape[-1] > 16:
+        x = F.adaptive_avg_pool2d(x, 16)
+    x = x.flatten(1)
+    gen = torch.Generator().manual_seed(seed)
+    proj = torch.randn(x.shape[1], dim, generator=gen) / math.sqrt(x.shape[1])
+    return x.cpu() @ proj
+
+
+def kl_per_dimension(mu, logvar):
+    """Batch-average KL(q(z|x) || N(0, I)) per latent dimension, in nats: (D,) tensor."""
+    kl = 0.5 * (mu.float() ** 2 + logvar.float().exp() - 1.0 - logvar.float())
+    return kl.flatten(2).sum(-1).mean(0) if kl.dim() > 2 else kl.mean(0)
+
+
+def active_units(mu, logvar, threshold: float = 0.01) -> int:
+    """Latent dimensions whose average KL exceeds ``threshold`` nats (0 = posterior collapse)."""
+    return int((kl_per_dimension(mu, logvar) > threshold).sum())
+
+
+def global_grad_norm(parameters: Iterable) -> float:
+    total = 0.0
+    for p in parameters:
+        if p.grad is not None:
+            total += float(p.grad.detach().float().pow(2).sum())
+    return math.sqrt(total)
+
+
+# --- rules -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """Thresholds for one diagnostic. ``low=True``: small values are bad (e.g. diversity)."""
+
+    key: str
+    title: str
+    warn: float
+    bad: float
+    low: bool
+    explanation: dict[str, str]
+    remedies: tuple[str, ...]
+    margin: float = 0.1  # hysteresis, as a fraction of the threshold
+    families: tuple[str, ...] = ("gan", "vae", "rnn")
+    min_step: int = 0  # ignore evaluations before this step (warm-up)
+    patience: int = 2  # consecutive evaluations needed to get worse
+
+    def raw_state(self, value: float) -> str:
+        if not math.isfinite(value):
+            return BAD
+        if self.low:
+            return BAD if value < self.bad else WARN if value < self.warn else OK
+        return BAD if value > self.bad else WARN if value > self.warn else OK
+
+    def improved_past_margin(self, value: float, current: str) -> bool:
+        """With hysteresis: has the value recovered clearly past ``current``'s threshold?"""
+        threshold = self.warn if current == WARN else self.bad
+        if self.low:
+            return value >= threshold * (1 + self.margin)
+        return value <= threshold * (1 - self.margin)
+
+
+GAN_REMEDIES = (
+    "switch the loss to hinge or WGAN-GP (--loss hinge)",
+    "add spectral norm to the discriminator (--spectral-norm)",
+    "turn on DiffAugment for small datasets (--augment)",
+    "lower the learning rate (--lr)",
+)
+VAE_REMEDIES = (
+    "use a longer KL warm-up (--kl-warmup)",
+    "lower beta (--beta)",
+    "keep a few nats per dimension with free bits (--free-bits 0.1)",
+)
+RNN_REMEDIES = (
+    "clip gradients (--clip-grad 1.0)",
+    "use LSTM/GRU cells (the default) rather than plain RNN cells",
+    "lower the learning rate (--lr)",
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "health.diversity", "Sample diversity (mode collapse)", warn=0.5, bad=0.25, low=True,
+        explanation={
+            WARN: "Generated samples are becoming less varied than the real pictures: the GAN may be starting to collapse to a few modes.",
+            BAD: "The generator produces nearly the same picture for every input (mode collapse).",
+            OK: "Generated samples are about as varied as the real pictures.",
+        },
+        remedies=GAN_REMEDIES, families=("gan",), min_step=1,
+    ),
+    Rule(
+        "health.d_gap", "Discriminator dominance", warn=0.9, bad=0.98, low=False,
+        explanation={
+            WARN: "The discriminator separates real from generated pictures almost perfectly; the generator's gradients are getting weak.",
+            BAD: "The discriminator wins completely: the generator gets almost no learning signal.",
+            OK: "Generator and discriminator are balanced.",
+        },
+        remedies=GAN_REMEDIES, families=("gan",), min_step=1, patience=3,
+    ),
+    Rule(
+        "health.active_units", "Active latent units (posterior collapse)", warn=2.5, bad=0.5, low=True,
+        explanation={
+            WARN: "Only one or two latent dimensions carry information: the VAE is close to posterior collapse.",
+            BAD: "No latent dimension carries information: the decoder ignores the latent code (posterior collapse).",
+            OK: "Several latent dimensions carry information about the pictures.",
+        },
+        remedies=VAE_REMEDIES, families=("vae",), margin=0.0, min_step=1,
+    ),
+    Rule(
+        "health.grad_norm", "Gradient norm (exploding gradients)", warn=1e3, bad=1e5, low=False,
+        explanation={
+            WARN: "Gradients are very large: training may become unstable (exploding gradients).",
+            BAD: "Gradients are exploding: updates are huge and training is diverging.",
+            OK: "Gradient norms are in a healthy range.",
+        },
+        remedies=RNN_REMEDIES, families=("rnn",), min_step=1,
+    ),
+    Rule(
+        "health.grad_ratio_low", "Gradient reaching the first step (vanishing)", warn=1e-3, bad=1e-5, low=True,
+        explanation={
+            WARN: "Little gradient reaches the first unroll steps: early steps learn slowly (vanishing gradients).",
+            BAD: "Almost no gradient reaches the first unroll steps (vanishing gradients).",
+            OK: "Gradients flow back through the whole unroll.",
+        },
+        remedies=RNN_REMEDIES, families=("rnn",), min_step=1,
+    ),
+    Rule(
+        "health.grad_ratio_high", "Gradient growth through the unroll (exploding)", warn=1e3, bad=1e5, low=False,
+        explanation={
+            WARN: "Gradients grow strongly back through the unroll (exploding gradients).",
+            BAD: "Gradients explode back through the unroll.",
+            OK: "Gradients flow back through the whole unroll.",
+        },
+        remedies=RNN_REMEDIES, families=("rnn",), min_step=1,
+    ),
+)
+
+
+def derived_values(values: dict[str, float]) -> dict[str, float]:
+    """Rule inputs computed from raw metrics (e.g. D's real/fake gap, both ratio directions)."""
+    out = dict(values)
+    if "health.d_real" in values and "health.d_fake" in values:
+        out["health.d_gap"] = abs(values["health.d_real"] - values["health.d_fake"])
+    if "health.grad_ratio" in values:
+        out["health.grad_ratio_low"] = values["health.grad_ratio"]
+        out["health.grad_ratio_high"] = values["health.grad_ratio"]
+    return out
+
+
+def rules_for(family: str) -> list[Rule]:
+    return [r for r in RULES if family in r.families]
+
+
+@dataclass
+class _Track:
+    state: str = OK
+    worse_count: int = 0
+    value: float = float("nan")
+
+
+@dataclass
+class HealthMonitor:
+    """Turns health metrics into state changes with hysteresis (no flicker).
+
+    Getting worse needs ``rule.patience`` consecutive worse evaluations; getting better needs
+    the value to move past the threshold by ``rule.margin``.
+    """
+
+    family: str
+    tracks: dict[str, _Track] = field(default_factory=dict)
+
+    def update(self, step: int, values: dict[str, float]) -> list[Health]:
+        events = []
+        values = derived_values(values)
+        for rule in rules_for(self.family):
+            if rule.key not in values or step < rule.min_step:
+                continue
+            value = float(values[rule.key])
+            track = self.tracks.setdefault(rule.key, _Track())
+            track.value = value
+            raw = rule.raw_state(value)
+            new = track.state
+            if _RANK[raw] > _RANK[track.state]:
+                track.worse_count += 1
+                if track.worse_count >= rule.patience or raw == BAD and not math.isfinite(value):
+                    new = raw
+            else:
+                track.worse_count = 0
+                if _RANK[raw] < _RANK[track.state] and rule.improved_past_margin(value, track.state):
+                    new = raw
+            if new != track.state:
+                track.state = new
+                track.worse_count = 0
+                events.append(
+                    Health(step, rule.key, new, value, rule.explanation[new], rule.remedies if new != OK else ())
+                )
+        return events
+
+    def states(self) -> dict[str, tuple[str, float]]:
+        return {k: (t.state, t.value) for k, t in self.tracks.items()}
+
+
+def rule(key: str) -> Rule:
+    for r in RULES:
+        if r.key == key:
+            return r
+    raise KeyError(key)
+
+
+def format_warning(event: Health, title: Callable[[str], str] | None = None) -> str:
+    """The CLI's line: ``warning: <diagnostic>: <explanation> — try: <remedies>``."""
+    name = rule(event.key).title if title is None else title(event.key)
+    remedies = "; ".join(event.remedies)
+    return f"warning: {name}: {event.explanation}" + (f" — try: {remedies}" if remedies else "")
+
+
+# --- one-click remedies --------------------------------------------------------------------
+# Each remedy is a label and the TrainConfig changes it makes; "lr_factor" scales the current lr.
+REMEDY_OPTIONS: dict[str, tuple[tuple[str, dict], ...]] = {
+    "gan": (
+        ("Hinge loss", {"gan_loss": "hinge"}),
+        ("Spectral norm in D", {"spectral_norm": True}),
+        ("DiffAugment", {"augment": True}),
+        ("Halve the learning rate", {"lr_factor": 0.5}),
+    ),
+    "vae": (
+        ("Longer KL warm-up", {"kl_warmup": 2000}),
+        ("Lower beta to 0.5", {"beta": 0.5}),
+        ("Free bits 0.1", {"free_bits": 0.1}),
+    ),
+    "rnn": (
+        ("Clip gradients at 1.0", {"clip_grad": 1.0}),
+        ("Halve the learning rate", {"lr_factor": 0.5}),
+    ),
+}
+
+
+def remedies_for(family: str) -> tuple[tuple[str, dict], ...]:
+    return REMEDY_OPTIONS.get(family, ())
+
+
+def apply_remedy(config: dict, changes: dict) -> dict:
+    """Return a copy of a TrainConfig dict with a remedy's changes applied."""
+    out = dict(config)
+    for key, value in changes.items():
+        if key == "lr_factor":
+            out["lr"] = float(out.get("lr", 2e-4)) * float(value)
+        else:
+            out[key] = value
+    return out
