@@ -1,0 +1,53 @@
+"""Shared fixtures: every test gets its own data root and runs Qt offscreen."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+# Set at import time so that anything imported during collection (Qt, the data root) sees them.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("IMGEN_HOME", tempfile.mkdtemp(prefix="imgen-test-home-"))
+
+
+@pytest.fixture(autouse=True)
+def imgen_home(tmp_path_factory, monkeypatch):
+    """A fresh, empty data root (``$IMGEN_HOME``) for each test; returns its path.
+
+    It lies outside ``tmp_path`` so a test's own ``tmp_path`` starts empty.
+    """
+    home = tmp_path_factory.mktemp("imgen-home")
+    monkeypatch.setenv("IMGEN_HOME", str(home))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    return home
+
+
+@pytest.fixture
+def main_window(qtbot):
+    """Factory: ``main_window(show=True)`` builds a main window via ``create_main_window()``.
+
+    Windows are registered with qtbot and closed at teardown (which saves their layout);
+    teardown also checks that each window's device scanner thread has finished.
+    """
+    windows = []
+
+    def make(show: bool = True):
+        from imgen_desktop.app import create_main_window
+
+        window = create_main_window()
+        qtbot.addWidget(window)
+        windows.append(window)
+        if show:
+            window.show()
+            qtbot.waitExposed(window)
+        return window
+
+    yield make
+
+    for window in windows:
+        window.close()
+        scanner = getattr(window, "_scanner", None)
+        if scanner is not None:
+            # the scanner imports torch, which can take a while on a loaded machine
+            assert scanner.wait(120_000), "device scanner thread still running after close"
