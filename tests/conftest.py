@@ -51,3 +51,33 @@ def main_window(qtbot):
         if scanner is not None:
             # the scanner imports torch, which can take a while on a loaded machine
             assert scanner.wait(120_000), "device scanner thread still running after close"
+
+
+@pytest.fixture
+def make_model_file():
+    """Factory: ``make_model_file(path, **meta)`` writes a tiny, valid Imgen model file.
+
+    ``meta`` overrides the defaults (a GAN x2 upscaler); returns the path.
+    """
+
+    def make(path, **meta):
+        import torch
+
+        from imgen_desktop.core.store import save_model_file
+
+        torch.manual_seed(0)
+        tensors = {"conv.weight": torch.randn(4, 3, 3, 3), "conv.bias": torch.zeros(4)}
+        base = {
+            "family": "gan",
+            "task": "upscale",
+            "scale": 2,
+            "channels": 3,
+            "arch": "test.tiny",
+            "arch_params": {"width": 4},
+            "dataset": "builtin:photos",
+            "steps": 10,
+            "metrics": {"psnr": 30.5},
+        }
+        return save_model_file(path, tensors, {**base, **meta})
+
+    return make

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -94,15 +95,13 @@ def resolve_device(spec: str = "auto"):
     if spec == "cpu":
         return torch.device("cpu")
     if spec.startswith("cuda"):
+        match = re.fullmatch(r"cuda(?::(\d+))?", spec)
+        if match is None:
+            raise ImgenError(f"bad device {spec!r}; use cuda or cuda:N (N = 0, 1, ...)")
+        index = int(match.group(1) or 0)
         if not torch.cuda.is_available():
             hint = cpu_only_build_warning() or "no CUDA GPU is available"
             raise ImgenError(f"device {spec!r} is not available: {hint}")
-        index = 0
-        if ":" in spec:
-            try:
-                index = int(spec.split(":", 1)[1])
-            except ValueError:
-                raise ImgenError(f"bad device {spec!r}; use cuda:N") from None
         if index >= torch.cuda.device_count():
             raise ImgenError(f"device {spec!r} is not available: {torch.cuda.device_count()} CUDA GPU(s) found")
         return torch.device(f"cuda:{index}")

@@ -100,7 +100,14 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise ModelError(f"{path.name} has corrupt Imgen Desktop metadata") from None
     if not isinstance(meta, dict) or "family" not in meta or "task" not in meta or "arch" not in meta:
         raise ModelError(f"{path.name} has incomplete Imgen Desktop metadata")
-    if int(meta.get("format", 0)) > FORMAT_VERSION:
+    try:
+        fmt = int(meta.get("format", 0))
+        for key in ("scale", "steps", "created"):  # numbers that listings and loaders rely on
+            if key in meta:
+                float(meta[key])
+    except (TypeError, ValueError):
+        raise ModelError(f"{path.name} has invalid Imgen Desktop metadata (format, scale, steps or created)") from None
+    if fmt > FORMAT_VERSION:
         raise ModelError(f"{path.name} was made by a newer Imgen Desktop (format {meta.get('format')})")
     return meta
 
@@ -159,11 +166,16 @@ class ModelStore:
 
     def _info(self, path: Path) -> ModelInfo:
         name = path.name[: -len(SUFFIX)]
-        size = path.stat().st_size if path.exists() else 0
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
         try:
             return ModelInfo(name, path, read_meta(path), size)
         except ModelError as exc:
             return ModelInfo(name, path, {}, size, error=str(exc))
+        except Exception as exc:  # listing never fails, whatever is in the folder
+            return ModelInfo(name, path, {}, size, error=f"{path.name} could not be read ({_short(exc)})")
 
     def exists(self, name: str) -> bool:
         return self.path_for(name).is_file()
