@@ -1,0 +1,257 @@
+"""On-the-fly degradations for self-supervised enhancement training (torch, batched).
+
+Every function takes clean images in [0, 1], NCHW, and an optional ``torch.Generator`` so a
+run is reproducible. The training recipes (``core.models.restore``) call :func:`degrade`;
+benchmarks and tests use the single-purpose functions.
+
+* upscale — optional slight Gaussian blur, then a bicubic / area / bilinear downscale by 2 or 4;
+* denoise — Gaussian noise with a per-image sigma, or realistic camera noise
+  (Poisson-Gaussian: signal-dependent shot noise + read noise, optionally correlated across
+  the colour channels);
+* inpaint — random free-form masks (brush strokes + rectangles), 1 = hole.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+DOWNSCALE_METHODS = ("bicubic", "area", "bilinear")
+
+
+def _rand(n: int, generator: torch.Generator | None, device) -> torch.Tensor:
+    return torch.rand(n, generator=generator, device="cpu").to(device)
+
+
+def gaussian_kernel(sigma: float, radius: int | None = None) -> torch.Tensor:
+    radius = radius if radius is not None else max(1, int(math.ceil(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-(x**2) / (2 * sigma**2))
+    return k / k.sum()
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur with reflect padding (sigma in pixels; <= 0 returns ``x``)."""
+    if sigma <= 0:
+        return x
+    k = gaussian_kernel(sigma).to(x)
+    r = k.numel() // 2
+    c = x.shape[1]
+    r = min(r, x.shape[-1] - 1, x.shape[-2] - 1)
+    k = k[k.numel() // 2 - r : k.numel() // 2 + r + 1]
+    k = k / k.sum()
+    x = F.pad(x, (r, r, r, r), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def downscale(x: torch.Tensor, scale: int, method: str = "bicubic") -> torch.Tensor:
+    """Downscale by an integer factor like PIL does (antialiased bicubic/bilinear, or area)."""
+    h, w = x.shape[-2] // scale, x.shape[-1] // scale
+    if method == "area":
+        return F.interpolate(x, size=(h, w), mode="area")
+    if method not in ("bicubic", "bilinear"):
+        raise ValueError(f"unknown downscale method {method!r}")
+    return F.interpolate(x, size=(h, w), mode=method, align_corners=False, antialias=True).clamp(0, 1)
+
+
+def upscale_bicubic(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """The bicubic baseline / residual base of the upscale nets (not clamped)."""
+    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+
+
+def degrade_upscale(
+    hr: torch.Tensor, scale: int, generator: torch.Generator | None = None,
+    blur_prob: float = 0.25, max_blur: float = 0.8, methods=(("bicubic", 0.7), ("area", 0.15), ("bilinear", 0.15)),
+) -> torch.Tensor:
+    """Low-res inputs for clean high-res crops: per image a random method and a slight blur.
+
+    Mostly plain bicubic (what users and the benchmarks see), with some variety so the model
+    does not over-fit one resampling kernel. Output is quantised to 8 bits like a real file.
+    """
+    n = hr.shape[0]
+    if hr.shape[-1] % scale or hr.shape[-2] % scale:
+        hr = hr[..., : hr.shape[-2] // scale * scale, : hr.shape[-1] // scale * scale]
+    u_method, u_blur, u_sigma = (_rand(n, generator, "cpu") for _ in range(3))
+    names = [m for m, _ in methods]
+    cum = torch.tensor([p for _, p in methods]).cumsum(0)
+    cum = cum / cum[-1]
+    out = []
+    for i in range(n):
+        img = hr[i : i + 1]
+        if u_blur[i] < blur_prob:
+            img = gaussian_blur(img, 0.2 + float(u_sigma[i]) * (max_blur - 0.2) * scale / 2)
+        method = names[int((u_method[i] > cum).sum().clamp(max=len(names) - 1))]
+        out.append(downscale(img, scale, method))
+    lr = torch.cat(out).clamp(0, 1)
+    return torch.round(lr * 255) / 255
+
+
+def gaussian_noise(clean: torch.Tensor, sigma: float | torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``clean`` + N(0, sigma^2) with ``sigma`` on the 0..255 scale (scalar or per image), not clipped."""
+    sigma_t = torch.as_tensor(sigma, dtype=clean.dtype, device=clean.device).reshape(-1, 1, 1, 1) / 255.0
+    noise = torch.randn(clean.shape, generator=generator, device="cpu").to(clean)
+    return clean + noise * sigma_t
+
+
+def camera_noise(
+    clean: torch.Tensor, generator: torch.Generator | None = None, max_read_sigma: float = 25.0,
+    shot_range: tuple[float, float] = (1e-4, 2e-2), correlated: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Poisson-Gaussian camera noise: variance ``a * signal + b`` per pixel.
+
+    ``a`` (shot noise gain) is log-uniform in ``shot_range``; ``sqrt(b)`` (read noise) is uniform
+    up to ``max_read_sigma`` / 255. With ``correlated`` the colour channels share part of their
+    noise (a random 0..0.6 fraction), like after demosaicing. Returns ``(noisy, sigma)`` with
+    ``sigma`` the per-image standard deviation of the added noise on the 0..255 scale.
+    """
+    n, c = clean.shape[:2]
+    lo, hi = math.log(shot_range[0]), math.log(shot_range[1])
+    a = torch.exp(lo + (hi - lo) * _rand(n, generator, clean.device)).view(-1, 1, 1, 1).to(clean)
+    b = ((max_read_sigma / 255.0) * _rand(n, generator, clean.device)).view(-1, 1, 1, 1).to(clean) ** 2
+    std = torch.sqrt(a * clean.clamp(0, 1) + b)
+    eps = torch.randn(clean.shape, generator=generator, device="cpu").to(clean)
+    if correlated and c > 1:
+        rho = (0.6 * _rand(n, generator, clean.device)).view(-1, 1, 1, 1).to(clean)
+        shared = torch.randn((n, 1, *clean.shape[2:]), generator=generator, device="cpu").to(clean)
+        eps = torch.sqrt(1 - rho) * eps + torch.sqrt(rho) * shared
+    noise = std * eps
+    sigma = noise.flatten(1).std(dim=1) * 255.0
+    return clean + noise, sigma
+
+
+def add_noise(
+    clean: torch.Tensor, max_sigma: float, camera: bool = False, generator: torch.Generator | None = None,
+    camera_prob: float = 0.3,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training noise: per image Gaussian with sigma ~ U(0, max_sigma), or (with ``camera``)
+    camera noise for a ``camera_prob`` share of the batch. Returns ``(noisy, sigma 0..255)``.
+
+    The noisy image is clipped to [0, 1] and quantised to 8 bits, as a saved photo would be.
+    """
+    n = clean.shape[0]
+    sigma = max_sigma * _rand(n, generator, clean.device).to(clean)
+    noisy = gaussian_noise(clean, sigma, generator)
+    if camera and n:
+        pick = _rand(n, generator, clean.device) < camera_prob
+        if bool(pick.any()):
+            cam, cam_sigma = camera_noise(clean[pick], generator, max_read_sigma=max_sigma / 2)
+            noisy[pick] = cam
+            sigma = sigma.clone()
+            sigma[pick] = cam_sigma.to(sigma)
+    noisy = torch.round(noisy.clamp(0, 1) * 255) / 255
+    return noisy, sigma
+
+
+def estimate_noise_sigma(x: torch.Tensor) -> torch.Tensor:
+    """Per-image noise sigma (0..255 scale) by Donoho's robust estimator on the finest Haar
+    diagonal band: ``median(|HH|) / 0.6745``, averaged over channels. ``x``: [0, 1], NCHW."""
+    h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+    x = x[..., :h, :w].float()
+    hh = (x[..., 0::2, 0::2] - x[..., 0::2, 1::2] - x[..., 1::2, 0::2] + x[..., 1::2, 1::2]) / 2
+    med = hh.abs().flatten(2).median(dim=2).values  # (N, C)
+    return (med / 0.6745).mean(dim=1) * 255.0
+
+
+def _segment_distance(py, px, y0, x0, y1, x1):
+    dy, dx = y1 - y0, x1 - x0
+    denom = dy * dy + dx * dx + 1e-6
+    t = (((py - y0) * dy + (px - x0) * dx) / denom).clamp(0, 1)
+    return torch.sqrt((py - (y0 + t * dy)) ** 2 + (px - (x0 + t * dx)) ** 2)
+
+
+def random_masks(
+    n: int, height: int, width: int, generator: torch.Generator | None = None,
+    max_strokes: int = 3, max_rects: int = 2, min_cover: float = 0.03, max_cover: float = 0.45,
+) -> torch.Tensor:
+    """Free-form hole masks (N, 1, H, W), 1 = hole: brush strokes (random walks with a round
+    brush) and axis-aligned rectangles, re-drawn until the hole covers ``min_cover``..``max_cover``."""
+    g = generator
+    py = torch.arange(height, dtype=torch.float32).view(-1, 1)
+    px = torch.arange(width, dtype=torch.float32).view(1, -1)
+    size = float(min(height, width))
+    masks = torch.zeros(n, 1, height, width)
+    for i in range(n):
+        for _attempt in range(8):
+            m = torch.zeros(height, width, dtype=torch.bool)
+            u = lambda: float(torch.rand(1, generator=g))  # noqa: E731
+            strokes = int(u() * (max_strokes + 1))
+            rects = int(u() * (max_rects + 1))
+            if strokes + rects == 0:
+                strokes = 1
+            for _ in range(strokes):
+                y, x = u() * height, u() * width
+                radius = size * (0.03 + 0.09 * u())
+                angle = u() * 2 * math.pi
+                for _v in range(1 + int(u() * 5)):
+                    angle += (u() - 0.5) * 2.0
+                    length = size * (0.1 + 0.3 * u())
+                    y1 = min(max(y + length * math.sin(angle), 0.0), height - 1.0)
+                    x1 = min(max(x + length * math.cos(angle), 0.0), width - 1.0)
+                    m |= _segment_distance(py, px, y, x, y1, x1) <= radius
+                    y, x = y1, x1
+            for _ in range(rects):
+                rh, rw = int(size * (0.1 + 0.3 * u())), int(size * (0.1 + 0.3 * u()))
+                y0, x0 = int(u() * max(1, height - rh)), int(u() * max(1, width - rw))
+                m[y0 : y0 + rh, x0 : x0 + rw] = True
+            cover = float(m.float().mean())
+            if min_cover <= cover <= max_cover:
+                break
+        masks[i, 0] = m.float()
+    return masks
+
+
+FILL_SIGMAS = (1.5, 4.0, 12.0)
+FILL_RADIUS = int(3 * FILL_SIGMAS[-1]) + 1
+
+
+def _blur_zero(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    k = gaussian_kernel(sigma).to(x)
+    r, c = k.numel() // 2, x.shape[1]
+    x = F.conv2d(x, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), padding=(0, r), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), padding=(r, 0), groups=c)
+
+
+def normalized_fill(image: torch.Tensor, mask: torch.Tensor, sigmas=FILL_SIGMAS) -> torch.Tensor:
+    """Fill holes (mask 1) smoothly from the known pixels: multi-scale normalised convolution
+    (coarse to fine), a cheap diffusion-like fill. Known pixels are returned unchanged."""
+    known = 1 - mask
+    filled = None
+    for sigma in reversed(sigmas):
+        num = _blur_zero(image * known, sigma)
+        den = _blur_zero(known, sigma)
+        est = num / den.clamp(min=1e-6)
+        if filled is None:
+            filled = torch.where(den > 1e-6, est, torch.full_like(est, 0.5))
+        else:
+            w = (den / 0.3).clamp(0, 1)
+            filled = w * est + (1 - w) * filled
+    return image * known + filled * mask
+
+
+def apply_mask(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The inpaint net's input: the image with holes zeroed, plus the mask as a last channel."""
+    return torch.cat([image * (1 - mask), mask], dim=1)
+
+
+def degrade(task: str, clean: torch.Tensor, config, generator: torch.Generator | None = None, plain: bool = False) -> dict:
+    """Make one training pair from clean crops in [0, 1].
+
+    ``plain``: upscale with plain bicubic only (for evaluation). Returns ``{"input": net input, "target": clean (cropped to fit), "sigma": per-image noise
+    sigma (denoise), "mask": (inpaint)}``.
+    """
+    if task == "upscale":
+        s = int(config.scale)
+        h, w = clean.shape[-2] // s * s, clean.shape[-1] // s * s
+        target = clean[..., :h, :w]
+        if plain:
+            return {"input": torch.round(downscale(target, s, "bicubic") * 255) / 255, "target": target}
+        return {"input": degrade_upscale(target, s, generator), "target": target}
+    if task == "denoise":
+        noisy, sigma = add_noise(clean, float(config.noise_sigma), bool(config.camera_noise), generator)
+        return {"input": noisy, "target": clean, "sigma": sigma}
+    if task == "inpaint":
+        mask = random_masks(clean.shape[0], clean.shape[-2], clean.shape[-1], generator).to(clean)
+        return {"input": apply_mask(clean, mask), "target": clean, "mask": mask}
+    raise ValueError(f"no degradation for task {task!r}")

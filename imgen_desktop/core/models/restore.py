@@ -1,0 +1,633 @@
+"""Enhancement networks and training recipes for all three families (upscale, denoise, inpaint).
+
+Every inference net here follows ``core.models.base``: ``forward(x) -> y`` with x, y in [0, 1],
+NCHW; inpaint nets take ``C + 1`` channels (image, mask with 1 = hole) and return ``C``.
+They share one skeleton (:class:`_RestoreBase`):
+
+* a *base* prediction — bicubic upscale (upscale), the input (denoise), or the known pixels
+  with holes grey (inpaint) — and the network learns the residual (its last layer starts at
+  zero, so an untrained net already equals the base);
+* optional pixel-unshuffle of the input by ``unshuffle`` (FFDNet-style: 4x less compute and a
+  2x larger receptive field for denoise and inpaint), pixel-shuffle back at the end;
+* denoise nets take a noise level (sigma on the 0..255 scale) as an extra constant channel;
+  ``forward(x, noise_level=None)`` estimates it from the image when not given;
+* inpaint nets composite: pixels outside the hole are returned unchanged.
+
+Families:
+
+* GAN (``gan.restore``): residual generator (EDSR-like body, optional dilations for inpaint,
+  pixel-shuffle upsampling) + PatchGAN discriminator; loss L1 + ``adv_weight`` x adversarial
+  (``adv_weight = 0``: plain L1, the discriminator is not even built).
+* VAE (``vae.restore``): conditional VAE; a prior net p(z | degraded) and, in training only, a
+  posterior q(z | degraded, clean); inference decodes the prior mean (deterministic), or a
+  sample with ``forward(x, generator=g)`` (or an explicit ``noise`` tensor, so tiles agree).
+* RNN (``rnn.restore``): a weight-shared ConvGRU refines the estimate over ``steps`` unrolled
+  steps (each step adds a residual); the loss is on every step.
+
+Nets expose ``pad_multiple`` (input sizes must be multiples of it), ``radius`` (receptive
+radius in input pixels, for tiling halos), ``scale`` and ``task`` for the enhancement wrapper.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from imgen_desktop.core import degrade as dg
+from imgen_desktop.core.models import Architecture
+from imgen_desktop.core.models.base import Recipe, to_uint8
+
+TASKS = ("upscale", "denoise", "inpaint")
+
+
+# --- building blocks ----------------------------------------------------------------------
+
+def _conv(cin: int, cout: int, k: int = 3, dilation: int = 1, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=dilation * (k // 2), dilation=dilation)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, width: int, dilation: int = 1, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.conv1 = _conv(width, width, dilation=dilation)
+        self.conv2 = _conv(width, width, dilation=dilation)
+        self.res_scale = res_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.res_scale * self.conv2(F.relu(self.conv1(x)))
+
+
+class Trunk(nn.Module):
+    """Head conv -> residual blocks -> conv, with a long skip (EDSR body)."""
+
+    def __init__(self, cin: int, width: int, blocks: int, dilations: list[int]) -> None:
+        super().__init__()
+        self.head = _conv(cin, width)
+        self.blocks = nn.Sequential(*[ResBlock(width, dilations[i % len(dilations)]) for i in range(blocks)])
+        self.body_out = _conv(width, width)
+        self.radius = 2 + 2 * sum(dilations[i % len(dilations)] for i in range(blocks))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        return h + self.body_out(self.blocks(h))
+
+
+TAIL_INIT = 0.1
+
+
+def _zero(conv: nn.Conv2d) -> nn.Conv2d:
+    """A last layer that starts near zero, so an untrained net is close to its base."""
+    with torch.no_grad():
+        conv.weight.mul_(TAIL_INIT)
+        conv.bias.zero_()
+    return conv
+
+
+def default_params(family: str, config: Any, channels: int) -> dict[str, Any]:
+    """Architecture hyper-parameters for a training config (stored in the model file)."""
+    task = config.task
+    extra = dict(getattr(config, "extra", {}) or {})
+    width = int(config.width)
+    params: dict[str, Any] = {
+        "channels": int(channels),
+        "task": task,
+        "scale": int(config.scale) if task == "upscale" else 1,
+        "width": width,
+        "unshuffle": 1 if task == "upscale" else 2,
+        "dilations": [1, 2, 4, 1] if task == "inpaint" else [1],
+        "noise_hint": task == "denoise",
+    }
+    if family == "gan":
+        params["blocks"] = int(extra.get("blocks", 6))
+    elif family == "vae":
+        params["blocks"] = int(extra.get("blocks", 4))
+        params["dec_blocks"] = int(extra.get("dec_blocks", 2))
+        params["latent"] = int(min(int(config.latent_dim), 16))
+    else:
+        params["blocks"] = int(extra.get("blocks", 3))
+        params["steps"] = int(config.rnn_steps)
+    return params
+
+
+class _RestoreBase(nn.Module):
+    """Shared pre/post-processing of the three families (see the module docstring)."""
+
+    def __init__(self, channels: int, task: str, scale: int, width: int, unshuffle: int, dilations: list[int], noise_hint: bool) -> None:
+        super().__init__()
+        if task not in TASKS:
+            raise ValueError(f"unknown enhancement task {task!r}")
+        self.channels = int(channels)
+        self.task = task
+        self.scale = int(scale) if task == "upscale" else 1
+        self.unshuffle = int(unshuffle)
+        self.noise_hint = bool(noise_hint)
+        self.dilations = list(dilations)
+        self.width = int(width)
+        self.in_channels = self.channels + (1 if task == "inpaint" else 0)
+        self.feat_in = self.in_channels * self.unshuffle**2 + (1 if self.noise_hint else 0)
+        self.out_factor = self.scale * self.unshuffle
+        self.pad_multiple = self.unshuffle
+        self.base_radius = dg.FILL_RADIUS if task == "inpaint" else 2
+
+    def make_tail(self, width: int) -> nn.Conv2d:
+        return _zero(_conv(width, self.channels * self.out_factor**2))
+
+    def prepare(self, x: torch.Tensor, noise_level=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """-> (features input at trunk resolution, base prediction, mask or None, known image)."""
+        c = self.channels
+        mask = None
+        if self.task == "inpaint":
+            mask = (x[:, c : c + 1] > 0.5).to(x.dtype)
+            img = x[:, :c] * (1 - mask)
+            base = dg.normalized_fill(img, mask)
+            x = torch.cat([img, mask], 1)
+        elif self.task == "upscale":
+            img = x
+            base = dg.upscale_bicubic(x, self.scale)
+        else:
+            img = x
+            base = x
+        inp = F.pixel_unshuffle(x, self.unshuffle) if self.unshuffle > 1 else x
+        if self.noise_hint:
+            if noise_level is None:
+                sigma = dg.estimate_noise_sigma(img)
+            else:
+                sigma = torch.as_tensor(noise_level, dtype=x.dtype, device=x.device).reshape(-1)
+                sigma = sigma.expand(x.shape[0]) if sigma.numel() == 1 else sigma
+            level = (sigma.to(x.dtype) / 255.0).view(-1, 1, 1, 1).expand(-1, 1, *inp.shape[-2:])
+            inp = torch.cat([inp, level], 1)
+        return inp, base, mask, img
+
+    def finish(self, residual: torch.Tensor, base: torch.Tensor, mask: torch.Tensor | None, img: torch.Tensor) -> torch.Tensor:
+        if self.out_factor > 1:
+            residual = F.pixel_shuffle(residual, self.out_factor)
+        out = base + residual
+        if mask is not None:
+            out = img + out * mask
+        return out
+
+
+# --- GAN family ---------------------------------------------------------------------------
+
+class RestoreGenerator(_RestoreBase):
+    """EDSR-like residual generator (the GAN family's inference net)."""
+
+    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=6, unshuffle=1, dilations=(1,), noise_hint=False, **_: Any) -> None:
+        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint)
+        self.trunk = Trunk(self.feat_in, width, int(blocks), self.dilations)
+        self.tail = self.make_tail(width)
+        self.radius = self.base_radius + (self.trunk.radius + 1) * self.unshuffle + 2
+
+    def forward(self, x: torch.Tensor, noise_level=None) -> torch.Tensor:
+        inp, base, mask, img = self.prepare(x, noise_level)
+        return self.finish(self.tail(self.trunk(inp)), base, mask, img)
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: a grid of real/fake logits, one per ~22 px receptive field."""
+
+    def __init__(self, channels: int, width: int = 32, spectral: bool = False) -> None:
+        super().__init__()
+        sn = nn.utils.spectral_norm if spectral else (lambda m: m)
+        self.net = nn.Sequential(
+            sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width, width * 2, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width * 2, width * 2, 3, 1, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width * 2, 1, 3, 1, 1)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x * 2 - 1)
+
+
+# --- VAE family ---------------------------------------------------------------------------
+
+class RestoreCVAE(_RestoreBase):
+    """Conditional VAE: prior p(z | degraded) at half the trunk resolution; the decoder adds
+    the decoded latent to the condition features. Inference uses the prior mean by default."""
+
+    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=4, dec_blocks=2, latent=8, unshuffle=1, dilations=(1,), noise_hint=False, **_: Any) -> None:
+        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint)
+        self.latent = int(latent)
+        self.cond = Trunk(self.feat_in, width, int(blocks), self.dilations)
+        self.prior = _conv(width, 2 * self.latent, k=4, stride=2)
+        self.prior.padding = (1, 1)
+        self.z_in = _conv(self.latent, width)
+        self.decoder = nn.Sequential(*[ResBlock(width, self.dilations[i % len(self.dilations)]) for i in range(int(dec_blocks))])
+        self.tail = self.make_tail(width)
+        self.pad_multiple = 2 * self.unshuffle
+        dec_radius = 2 * sum(self.dilations[i % len(self.dilations)] for i in range(int(dec_blocks)))
+        self.radius = self.base_radius + (self.cond.radius + 4 + dec_radius + 2) * self.unshuffle + 2
+
+    def prior_params(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.prior(feats).chunk(2, dim=1)
+        return mu, logvar.clamp(-8, 4)
+
+    def decode(self, feats: torch.Tensor, z: torch.Tensor, base, mask, img) -> torch.Tensor:
+        zf = F.interpolate(self.z_in(z), size=feats.shape[-2:], mode="nearest")
+        h = self.decoder(feats + zf)
+        return self.finish(self.tail(h), base, mask, img)
+
+    def forward(self, x: torch.Tensor, noise_level=None, generator: torch.Generator | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
+        inp, base, mask, img = self.prepare(x, noise_level)
+        feats = self.cond(inp)
+        mu, logvar = self.prior_params(feats)
+        z = mu
+        if noise is None and generator is not None:
+            noise = torch.randn(mu.shape, generator=generator, device=generator.device).to(mu)
+        if noise is not None:
+            z = mu + torch.exp(0.5 * logvar) * noise.to(mu)
+        return self.decode(feats, z, base, mask, img)
+
+
+class PosteriorNet(nn.Module):
+    """q(z | degraded, clean): condition features + the clean target at trunk resolution."""
+
+    def __init__(self, net: RestoreCVAE) -> None:
+        super().__init__()
+        self.factor = net.out_factor
+        cin = net.width + net.channels * self.factor**2
+        self.body = nn.Sequential(_conv(cin, net.width), nn.ReLU(), _conv(net.width, net.width), nn.ReLU())
+        self.out = nn.Conv2d(net.width, 2 * net.latent, 4, stride=2, padding=1)
+
+    def forward(self, feats: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = F.pixel_unshuffle(target, self.factor) if self.factor > 1 else target
+        mu, logvar = self.out(self.body(torch.cat([feats, t * 2 - 1], 1))).chunk(2, dim=1)
+        return mu, logvar.clamp(-8, 4)
+
+
+# --- RNN family ---------------------------------------------------------------------------
+
+class ConvGRUCell(nn.Module):
+    def __init__(self, cin: int, hidden: int) -> None:
+        super().__init__()
+        self.gates = _conv(cin + hidden, 2 * hidden)
+        self.cand = _conv(cin + hidden, hidden)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        z, r = torch.sigmoid(self.gates(torch.cat([x, h], 1))).chunk(2, dim=1)
+        n = torch.tanh(self.cand(torch.cat([x, r * h], 1)))
+        return (1 - z) * h + z * n
+
+
+class RestoreRNN(_RestoreBase):
+    """Weight-shared ConvGRU refinement unrolled ``steps`` times; each step adds a residual to
+    the running estimate, which is fed back (pixel-unshuffled) into the next step."""
+
+    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=3, steps=4, unshuffle=1, dilations=(1,), noise_hint=False, **_: Any) -> None:
+        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint)
+        self.steps = int(steps)
+        self.encoder = Trunk(self.feat_in, width, int(blocks), self.dilations)
+        self.feedback = _conv(channels * self.out_factor**2, width)
+        self.h0 = _conv(width, width)
+        self.cell = ConvGRUCell(2 * width, width)
+        self.tail = self.make_tail(width)
+        self.radius = self.base_radius + (self.encoder.radius + 3 * self.steps + 2) * self.unshuffle + 2
+
+    def unroll(self, x: torch.Tensor, noise_level=None, keep_hidden: bool = False):
+        inp, base, mask, img = self.prepare(x, noise_level)
+        feats = self.encoder(inp)
+        h = torch.tanh(self.h0(feats))
+        est = self.finish(torch.zeros_like(self.tail(h)), base, mask, img)
+        outs, hiddens = [], []
+        for _ in range(self.steps):
+            fb = F.pixel_unshuffle(est, self.out_factor) if self.out_factor > 1 else est
+            h = self.cell(torch.cat([feats, self.feedback(fb * 2 - 1)], 1), h)
+            if keep_hidden:
+                h.retain_grad()
+                hiddens.append(h)
+            delta = self.tail(h)
+            if self.out_factor > 1:
+                delta = F.pixel_shuffle(delta, self.out_factor)
+            est = est + (delta * mask if mask is not None else delta)
+            outs.append(est)
+        return outs, hiddens
+
+    def forward(self, x: torch.Tensor, noise_level=None) -> torch.Tensor:
+        return self.unroll(x, noise_level)[0][-1]
+
+
+# --- recipes ------------------------------------------------------------------------------
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(F.mse_loss(a.clamp(0, 1).float(), b.float()))
+    return 10 * math.log10(1.0 / max(mse, 1e-10))
+
+
+class RestoreRecipe(Recipe):
+    """Shared training procedure: degrade clean crops on the fly, L1 to the clean target,
+    cosine learning-rate decay, Adam. Subclasses add their family's loss terms."""
+
+    family = ""
+    tasks = TASKS
+    arch_id = ""
+    net_class: type = RestoreGenerator
+    mse_weight = 10.0
+
+    def __init__(self, config: Any, channels: int, device: torch.device, amp) -> None:
+        super().__init__(config, channels, device, amp)
+        self.task = config.task
+        self.params = default_params(self.family, config, channels)
+        self.net = self.net_class(**self.params).to(device)
+        self.gen = torch.Generator().manual_seed(int(config.seed) + 7919)
+        self.build_extra()
+        self.opt = torch.optim.Adam(self.trainable(), lr=config.lr, betas=(0.9, 0.99))
+        self.multiple = self.net.pad_multiple * self.net.scale
+
+    def build_extra(self) -> None:
+        """Training-only networks (built before the optimizer)."""
+
+    def trainable(self) -> list[nn.Parameter]:
+        return list(self.net.parameters())
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"net": self.net}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"opt": self.opt}
+
+    def lr_at(self, step: int) -> float:
+        total = max(1, int(self.config.steps))
+        warm = min(50, total // 10)
+        if step < warm:
+            return self.config.lr * (step + 1) / warm
+        t = min(1.0, (step - warm) / max(1, total - warm))
+        return self.config.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    def set_lr(self, step: int) -> float:
+        lr = self.lr_at(step)
+        for opt in self.optimizers().values():
+            for group in opt.param_groups:
+                group["lr"] = lr
+        return lr
+
+    def pair(self, batch: torch.Tensor, generator: torch.Generator | None = None, plain: bool = False) -> dict:
+        clean = ((batch.float() + 1) / 2).clamp(0, 1)
+        m = self.multiple
+        h, w = clean.shape[-2] // m * m, clean.shape[-1] // m * m
+        if h < m or w < m:
+            raise ValueError(f"training crops must be at least {m} px for this model")
+        clean = clean[..., :h, :w]
+        d = dg.degrade(self.task, clean, self.config, generator or self.gen, plain=plain)
+        d["input"] = d["input"].to(self.device)
+        d["target"] = d["target"].to(self.device)
+        if "sigma" in d:
+            d["sigma"] = d["sigma"].to(self.device)
+        return d
+
+    def run(self, d: dict) -> torch.Tensor:
+        return self.net(d["input"], noise_level=d["sigma"]) if self.net.noise_hint else self.net(d["input"])
+
+    def l1(self, out: torch.Tensor, d: dict) -> torch.Tensor:
+        """Mean absolute error (inside the hole for inpaint: the rest is copied through)."""
+        err = torch.abs(out - d["target"])
+        if "mask" in d:
+            mask = d["mask"].to(out)
+            return (err * mask).sum() / (mask.sum() * out.shape[1]).clamp(min=1)
+        return err.mean()
+
+    def pixel_loss(self, out: torch.Tensor, d: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(L1 + mse_weight * MSE, L1)``: the MSE term speeds up early training and aligns the
+        objective with PSNR; L1 keeps edges sharp."""
+        l1 = self.l1(out, d)
+        err2 = (out - d["target"]) ** 2
+        if "mask" in d:
+            mask = d["mask"].to(out)
+            mse = (err2 * mask).sum() / (mask.sum() * out.shape[1]).clamp(min=1)
+        else:
+            mse = err2.mean()
+        return l1 + self.mse_weight * mse, l1
+
+    def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
+        lr = self.set_lr(step)
+        d = self.pair(batch)
+        with self.amp.autocast():
+            out = self.run(d)
+            loss, l1 = self.pixel_loss(out.float(), d)
+        norm = self.amp.step(loss, self.opt, self.trainable(), clip=float(self.config.clip_grad))
+        return {"loss.l1": l1.item(), "loss.pixel": loss.item(), "grad.norm": norm, "lr": lr}
+
+    def degraded_view(self, d: dict) -> torch.Tensor:
+        x = d["input"][:, : self.channels]
+        if self.task == "upscale":
+            return F.interpolate(x, scale_factor=self.net.scale, mode="nearest")
+        if self.task == "inpaint":
+            return dg.normalized_fill(x, d["mask"])
+        return x
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int, real: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+        if real is None or real.shape[0] == 0:
+            return {}
+        was = self.net.training
+        self.net.eval()
+        d = self.pair(real[:n].to(self.device), torch.Generator().manual_seed(int(seed)))
+        out = self.run(d).clamp(0, 1)
+        self.net.train(was)
+        trip = torch.stack([self.degraded_view(d).clamp(0, 1), out, d["target"]], 1).flatten(0, 1)
+        return {"enhanced": to_uint8(trip, (0.0, 1.0))}
+
+    @torch.no_grad()
+    def evaluate(self, real: torch.Tensor, seed: int = 0) -> dict[str, float]:
+        """PSNR of the output and of the degraded input (bicubic for upscale) on ``real``."""
+        was = self.net.training
+        self.net.eval()
+        d = self.pair(real.to(self.device), torch.Generator().manual_seed(seed), plain=True)
+        out = self.run(d)
+        self.net.train(was)
+        if self.task == "upscale":
+            ref = dg.upscale_bicubic(d["input"], self.net.scale)
+        elif self.task == "inpaint":
+            ref = self.degraded_view(d)
+        else:
+            ref = d["input"]
+        return {"eval.psnr": psnr(out, d["target"]), "eval.psnr_input": psnr(ref, d["target"])}
+
+    def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
+        return self.evaluate(real, seed=step)
+
+    def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
+        return self.net, self.arch_id, dict(self.params)
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"gen": self.gen.get_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "gen" in state:
+            self.gen.set_state(state["gen"])
+
+
+class GanRestoreRecipe(RestoreRecipe):
+    family = "gan"
+    arch_id = "gan.restore"
+    net_class = RestoreGenerator
+
+    def __init__(self, config: Any, channels: int, device: torch.device, amp) -> None:
+        super().__init__(config, channels, device, amp)
+        self.adv_weight = float(config.adv_weight)
+        self.disc = None
+        if self.adv_weight > 0:
+            self.disc = PatchDiscriminator(channels, max(16, int(config.width)), bool(config.spectral_norm)).to(device)
+            self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=config.lr, betas=(0.5, 0.99))
+
+    def networks(self) -> dict[str, nn.Module]:
+        nets = {"net": self.net}
+        if self.disc is not None:
+            nets["disc"] = self.disc
+        return nets
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opts = {"opt": self.opt}
+        if self.disc is not None:
+            opts["opt_d"] = self.opt_d
+        return opts
+
+    def _adv(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
+        if self.config.gan_loss == "hinge":
+            return F.relu(1 - logits).mean() if real else F.relu(1 + logits).mean()
+        return F.softplus(-logits).mean() if real else F.softplus(logits).mean()
+
+    def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
+        if self.disc is None:
+            return super().train_step(batch, step)
+        lr = self.set_lr(step)
+        d = self.pair(batch)
+        with self.amp.autocast():
+            out = self.run(d)
+            pix, l1 = self.pixel_loss(out.float(), d)
+            logits = self.disc(out).float()
+            g_adv = -logits.mean() if self.config.gan_loss == "hinge" else F.softplus(-logits).mean()
+            loss_g = pix + self.adv_weight * g_adv
+        self.disc.requires_grad_(False)
+        norm = self.amp.step(loss_g, self.opt, self.trainable())
+        self.disc.requires_grad_(True)
+        with self.amp.autocast():
+            d_real = self.disc(d["target"]).float()
+            d_fake = self.disc(out.detach()).float()
+            loss_d = self._adv(d_real, True) + self._adv(d_fake, False)
+        self.amp.step(loss_d, self.opt_d)
+        return {"loss.l1": l1.item(), "loss.g": g_adv.item(), "loss.d": loss_d.item(), "grad.norm": norm, "lr": lr}
+
+    def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
+        values = super().diagnostics(real, step)
+        if self.disc is not None:
+            with torch.no_grad():
+                d = self.pair(real.to(self.device), torch.Generator().manual_seed(step))
+                values["health.d_real"] = float(torch.sigmoid(self.disc(d["target"])).mean())
+                values["health.d_fake"] = float(torch.sigmoid(self.disc(self.run(d))).mean())
+        return values
+
+
+class VaeRestoreRecipe(RestoreRecipe):
+    family = "vae"
+    arch_id = "vae.restore"
+    net_class = RestoreCVAE
+    kl_scale = 0.02  # ~ the L1 error scale: makes L1 + kl_scale * KL a Laplace-likelihood ELBO
+
+    def build_extra(self) -> None:
+        self.posterior = PosteriorNet(self.net).to(self.device)
+
+    def trainable(self) -> list[nn.Parameter]:
+        return list(self.net.parameters()) + list(self.posterior.parameters())
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"net": self.net, "posterior": self.posterior}
+
+    def _kl(self, mu_q, lv_q, mu_p, lv_p) -> torch.Tensor:
+        """KL(q || p) per latent element."""
+        return 0.5 * (lv_p - lv_q + (torch.exp(lv_q) + (mu_q - mu_p) ** 2) / torch.exp(lv_p) - 1)
+
+    def _forward(self, d: dict, generator: torch.Generator | None = None):
+        net = self.net
+        inp, base, mask, img = net.prepare(d["input"], d.get("sigma") if net.noise_hint else None)
+        feats = net.cond(inp)
+        mu_p, lv_p = net.prior_params(feats)
+        mu_q, lv_q = self.posterior(feats, d["target"])
+        eps = torch.randn(mu_q.shape, generator=generator or self.gen).to(mu_q)
+        z = mu_q + torch.exp(0.5 * lv_q) * eps
+        out = net.decode(feats, z, base, mask, img)
+        return out, self._kl(mu_q, lv_q, mu_p, lv_p)
+
+    def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
+        lr = self.set_lr(step)
+        d = self.pair(batch)
+        warm = int(self.config.kl_warmup)
+        kl_w = float(self.config.beta) * (min(1.0, (step + 1) / warm) if warm > 0 else 1.0)
+        with self.amp.autocast():
+            out, kl = self._forward(d)
+            pix, l1 = self.pixel_loss(out.float(), d)
+            kl_dim = kl.float().mean(dim=(0, 2, 3))  # nats per latent channel per cell
+            if self.config.free_bits > 0:
+                kl_dim = kl_dim.clamp(min=float(self.config.free_bits))
+            cells_per_value = kl.shape[-1] * kl.shape[-2] / (out.shape[1] * out.shape[-1] * out.shape[-2])
+            kl_term = kl_dim.sum() * cells_per_value
+            loss = pix + self.kl_scale * kl_w * kl_term
+        norm = self.amp.step(loss, self.opt, self.trainable(), clip=float(self.config.clip_grad))
+        return {"loss.l1": l1.item(), "loss.kl": kl_dim.sum().item(), "grad.norm": norm, "lr": lr}
+
+    def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
+        values = super().diagnostics(real, step)
+        with torch.no_grad():
+            d = self.pair(real.to(self.device), torch.Generator().manual_seed(step))
+            _, kl = self._forward(d, torch.Generator().manual_seed(step))
+            values["health.active_units"] = float((kl.float().mean(dim=(0, 2, 3)) > 0.01).sum())
+        return values
+
+
+class RnnRestoreRecipe(RestoreRecipe):
+    family = "rnn"
+    arch_id = "rnn.restore"
+    net_class = RestoreRNN
+
+    def _step_weights(self) -> list[float]:
+        k = self.net.steps
+        w = [(i + 1) / k for i in range(k)]
+        total = sum(w)
+        return [x / total for x in w]
+
+    def _losses(self, d: dict, keep_hidden: bool = False):
+        outs, hiddens = self.net.unroll(d["input"], d.get("sigma") if self.net.noise_hint else None, keep_hidden)
+        per_step = [self.pixel_loss(o.float(), d)[0] for o in outs]
+        loss = sum(w * l for w, l in zip(self._step_weights(), per_step))
+        return loss, per_step, hiddens
+
+    def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
+        lr = self.set_lr(step)
+        d = self.pair(batch)
+        with self.amp.autocast():
+            loss, per_step, _ = self._losses(d)
+        norm = self.amp.step(loss, self.opt, self.trainable(), clip=float(self.config.clip_grad))
+        return {"loss.pixel": per_step[-1].item(), "loss.pixel_first": per_step[0].item(), "loss.total": loss.item(), "grad.norm": norm, "lr": lr}
+
+    def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
+        values = super().diagnostics(real, step)
+        d = self.pair(real.to(self.device), torch.Generator().manual_seed(step))
+        loss, _, hiddens = self._losses(d, keep_hidden=True)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        first, last = hiddens[0].grad, hiddens[-1].grad
+        norms = [p.grad.norm() for p in self.net.parameters() if p.grad is not None]
+        self.opt.zero_grad(set_to_none=True)
+        if first is not None and last is not None:
+            values["health.grad_ratio"] = float(first.norm() / last.norm().clamp(min=1e-12))
+        if norms:
+            values["health.grad_norm"] = float(torch.stack(norms).norm())
+        return values
+
+
+def _builder(cls: type):
+    def build(params: dict[str, Any]) -> nn.Module:
+        return cls(**params)
+
+    return build
+
+
+ARCHITECTURES = [
+    Architecture("gan.restore", "gan", TASKS, _builder(RestoreGenerator), GanRestoreRecipe),
+    Architecture("vae.restore", "vae", TASKS, _builder(RestoreCVAE), VaeRestoreRecipe),
+    Architecture("rnn.restore", "rnn", TASKS, _builder(RestoreRNN), RnnRestoreRecipe),
+]
