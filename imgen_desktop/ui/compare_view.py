@@ -400,9 +400,9 @@ class CompareView(QWidget):
             self.zoom_in()
         elif key == Qt.Key.Key_Minus:
             self.zoom_out()
-        elif key == Qt.Key.Key_0 and ctrl:
+        elif (key == Qt.Key.Key_0 and ctrl) or (key == Qt.Key.Key_F and not ctrl):
             self.fit()
-        elif key == Qt.Key.Key_1 and ctrl:
+        elif key == Qt.Key.Key_1 and not ctrl:
             self.actual_size()
         elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self.toggle_before_after()

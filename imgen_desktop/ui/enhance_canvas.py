@@ -464,7 +464,7 @@ class EnhanceCanvas(QWidget):
         self.noise_slider.valueChanged.connect(lambda v: self.noise_value.setText(str(v)))
         self.variation_check.toggled.connect(self.variation_seed.setEnabled)
         self.brush_slider.valueChanged.connect(self._on_brush_changed)
-        self.undo_mask_button.clicked.connect(self._on_undo_mask)
+        self.undo_mask_button.clicked.connect(self.mask.undo)
         self.clear_mask_button.clicked.connect(self.mask.clear)
         self.mask.sigChanged.connect(self._on_mask_changed)
         self.view.sigPaintPressed.connect(self.mask.begin_stroke)

@@ -1,0 +1,237 @@
+"""The enhancement canvas in the real main window: drop, paste, Apply, Save, Cancel, batch, mask."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
+
+from imgen_desktop.ui.compare_view import rgba_to_qimage
+
+# Qt 6 still has no QPointF constructor for QDragEnterEvent; PySide marks the QPoint one deprecated.
+pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
+
+
+def _png(path: Path, w: int = 40, h: int = 30, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    arr = np.stack([x * 255 // max(1, w - 1), y * 255 // max(1, h - 1), (x + y) % 256], -1).astype(np.uint8)
+    arr = np.clip(arr.astype(int) + rng.integers(-10, 10, arr.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def _drop(widget, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPoint(widget.width() // 2, widget.height() // 2)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+
+
+@pytest.fixture
+def canvas(main_window, qtbot):
+    window = main_window()
+    c = window.canvas
+    qtbot.waitUntil(lambda: c._lister is None, timeout=60000)  # the first model listing is done
+    return c
+
+
+def _tiny_upscale_model(imgen_home: Path) -> str:
+    """A real (untrained) GAN upscale x2 network saved in the store via the registry."""
+    from imgen_desktop.core import models
+    from imgen_desktop.core.store import ModelStore
+
+    params = {"channels": 3, "task": "upscale", "scale": 2, "width": 8, "blocks": 1, "unshuffle": 1,
+              "dilations": [1], "noise_hint": False}
+    net = models.get("gan.restore").build_network(params)
+    ModelStore().save("tiny-up", net.state_dict(), {
+        "family": "gan", "task": "upscale", "scale": 2, "channels": 3, "arch": "gan.restore",
+        "arch_params": params, "dataset": "none", "steps": 0,
+    })
+    return "tiny-up"
+
+
+def _choose_upscale_x2(canvas, qtbot, imgen_home) -> dict:
+    """The built-in x2 upscaler when it ships, else a tiny real model made in the test."""
+    if canvas.select_model("builtin:upscale-x2"):
+        return canvas.current_model()
+    name = _tiny_upscale_model(imgen_home)
+    canvas.refresh_models()
+    qtbot.waitUntil(lambda: canvas._find_model(name) >= 0, timeout=60000)
+    assert canvas.select_model(name)
+    return canvas.current_model()
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+def test_empty_state_then_drop_loads_the_photo(canvas, tmp_path):
+    assert canvas.stack.currentIndex() == 0  # "Drop a photo here — or open one"
+    assert not canvas.save_button.isEnabled()
+    png = _png(tmp_path / "photo.png", 40, 30)
+    _drop(canvas, [png])
+    photo = canvas.photo()
+    assert photo is not None and (photo.width, photo.height) == (40, 30)
+    assert canvas.stack.currentIndex() == 1
+    assert canvas.view.display_size().width() == 40
+    assert "40 × 30 px" in canvas.info_label.text() and "8-bit RGB" in canvas.info_label.text()
+    assert canvas.error_text() == ""
+
+
+def test_bad_file_shows_an_error_and_the_app_continues(canvas, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"this is not a png")
+    _drop(canvas, [bad])
+    assert canvas.photo() is None
+    assert "broken.png" in canvas.error_text()
+    assert canvas.window().statusBar().currentMessage()
+    good = _png(tmp_path / "good.png", 20, 10)
+    _drop(canvas, [good])
+    assert canvas.photo().width == 20 and canvas.error_text() == ""
+
+
+def test_paste_image_data_loads_it(canvas):
+    arr = np.zeros((12, 16, 4), np.uint8)
+    arr[..., 0] = 200
+    arr[..., 3] = 255
+    arr[0, 0, 3] = 0  # one transparent pixel: alpha is kept
+    QGuiApplication.clipboard().setImage(rgba_to_qimage(arr))
+    canvas.paste()
+    photo = canvas.photo()
+    assert photo is not None and (photo.width, photo.height) == (16, 12)
+    assert photo.alpha is not None and photo.alpha[0, 0] == 0 and photo.alpha[5, 5] == 255
+    assert int(photo.pixels[5, 5, 0]) == 200
+
+
+def test_paste_file_path_text_loads_it(canvas, tmp_path):
+    png = _png(tmp_path / "clip.png", 24, 18)
+    QGuiApplication.clipboard().setText(str(png))
+    canvas.paste()
+    assert canvas.photo() is not None and canvas.photo().width == 24
+
+
+def test_sample_photo_is_one_click_away(canvas, qtbot):
+    qtbot.mouseClick(canvas.empty.sample_button, Qt.MouseButton.LeftButton)
+    assert canvas.photo() is not None
+    assert canvas.photo().width > 100
+
+
+def test_folder_drop_makes_a_batch_list(canvas, tmp_path):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    _png(folder / "a.png", 20, 16, 1)
+    _png(folder / "b.png", 22, 14, 2)
+    _drop(canvas, [folder])
+    assert canvas.batch_list.count() == 2 and canvas.batch_list.isVisible()
+    assert canvas.photo() is not None  # the first one is previewed
+
+
+# --- inpaint mask -----------------------------------------------------------------------------------
+
+def test_mask_painting_with_the_mouse_undo_and_clear(canvas, qtbot, tmp_path):
+    _drop(canvas, [_png(tmp_path / "p.png", 80, 60)])
+    if canvas.select_model("builtin:inpaint"):
+        assert canvas.mask_box.isVisible() and canvas.view.paint_mode()
+    else:  # before the built-in inpaint model ships: the brush itself is what is tested
+        canvas.view.set_paint_mode(True)
+    canvas.brush_slider.setValue(10)
+    view = canvas.view
+    a = view.display_to_widget(QPointF(10, 30)).toPoint()
+    b = view.display_to_widget(QPointF(70, 30)).toPoint()
+    assert canvas.mask.is_empty()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=a)
+    for i in range(1, 11):
+        qtbot.mouseMove(view, a + (b - a) * (i / 10))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=b)
+    mask = canvas.mask.mask_array()
+    assert mask.shape == (60, 80) and mask.dtype == np.uint8
+    assert set(np.unique(mask)) == {0, 255}
+    assert mask[30, 40] == 255 and mask[5, 40] == 0  # along the stroke, not above it
+    assert 0.05 < canvas.mask.coverage() < 0.4
+    canvas.undo_mask_button.click()
+    assert canvas.mask.is_empty()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=a)
+    assert not canvas.mask.is_empty()
+    canvas.clear_mask_button.click()
+    assert canvas.mask.is_empty()
+
+
+# --- apply / save / cancel (real engine, real model) ---------------------------------------------------
+
+def test_apply_produces_a_result_compare_and_save(canvas, qtbot, tmp_path, imgen_home):
+    _drop(canvas, [_png(tmp_path / "photo.png", 40, 30)])
+    choice = _choose_upscale_x2(canvas, qtbot, imgen_home)
+    assert choice["task"] == "upscale" and choice["scale"] == 2
+    assert "2" in canvas.model_combo.currentText() and "upscale" in canvas.model_combo.currentText().lower()
+    with qtbot.waitSignal(canvas.sigResultReady, timeout=120000):
+        qtbot.mouseClick(canvas.apply_button, Qt.MouseButton.LeftButton)
+        assert canvas.cancel_button.isVisible()  # the window stays live while it runs
+    result = canvas.result()
+    assert (result.width, result.height) == (80, 60)
+    assert result.pixels.dtype == np.uint8 and result.channels == 3
+    assert canvas.save_button.isEnabled() and not canvas.cancel_button.isVisible()
+    assert canvas.view.mode() == "split" and canvas.view.display_size().width() == 80
+    assert "80 × 60 px" in canvas.result_label.text()
+
+    # the split divider drags on the real view
+    view = canvas.view
+    x0, y = int(view.divider_x()), view.height() // 2
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(x0, y))
+    qtbot.mouseMove(view, QPoint(x0 - 100, y))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(x0 - 100, y))
+    assert view.split() == pytest.approx((x0 - 100) / view.width(), abs=0.01)
+
+    out = canvas.save_result(str(tmp_path / "out" / "result.jpg"), quality=90)
+    assert out and Path(out).is_file()
+    from imgen_desktop.core.imageio import load_image
+
+    saved = load_image(out)
+    assert (saved.width, saved.height) == (80, 60) and saved.format == "JPEG"
+    assert not list((tmp_path / "out").glob(".*"))  # no temporary file left behind
+
+
+def test_cancel_stops_a_long_job_and_writes_nothing(canvas, qtbot, tmp_path, imgen_home):
+    _drop(canvas, [_png(tmp_path / "big.png", 1024, 768)])
+    _choose_upscale_x2(canvas, qtbot, imgen_home)
+    canvas.tile_combo.setCurrentText("32")
+    assert canvas.tile_value() == 32
+    with qtbot.waitSignal(canvas.sigCancelled, timeout=120000):
+        canvas.apply()
+        qtbot.waitUntil(lambda: canvas.progress.maximum() > 10 and canvas.progress.value() >= 1, timeout=60000)
+        assert canvas.progress.value() < canvas.progress.maximum()
+        qtbot.mouseClick(canvas.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not canvas.is_busy(), timeout=30000)
+    assert canvas.result() is None and not canvas.save_button.isEnabled()
+    assert "Cancelled" in canvas.eta_label.text()
+    assert canvas.apply_button.isVisible() and canvas.apply_button.isEnabled()
+    assert [p.name for p in tmp_path.iterdir()] == ["big.png"]
+
+
+def test_batch_continues_past_a_bad_file(canvas, qtbot, tmp_path, imgen_home):
+    src = tmp_path / "in"
+    src.mkdir()
+    _png(src / "a.png", 20, 16, 1)
+    (src / "b.png").write_bytes(b"garbage")
+    _png(src / "c.png", 18, 12, 3)
+    out = tmp_path / "out"
+    _drop(canvas, [src / "a.png", src / "b.png", src / "c.png"])
+    assert canvas.batch_list.count() == 3
+    _choose_upscale_x2(canvas, qtbot, imgen_home)
+    assert "3 photos" in canvas.apply_button.text()
+    with qtbot.waitSignal(canvas.sigBatchFinished, timeout=120000) as blocker:
+        assert canvas.start_batch(str(out))
+    assert blocker.args == [2, 1]
+    assert sorted(p.name for p in out.iterdir()) == ["a_x2.png", "c_x2.png"]
+    assert canvas.batch_status(0).startswith("✓") and canvas.batch_status(2).startswith("✓")
+    assert canvas.batch_status(1).startswith("✗") and "b.png" in canvas.batch_status(1)
+    from imgen_desktop.core.imageio import load_image
+
+    assert load_image(out / "c_x2.png").size == (36, 24)
