@@ -81,16 +81,15 @@ def validate_name(name: str) -> str:
 
 def read_meta(path: str | Path) -> dict[str, Any]:
     """Read a model file's metadata without loading weights; raise ModelError if it is not ours."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     try:
-        with safe_open(str(path), framework="pt") as fh:
-            header = fh.metadata() or {}
-    except Exception as exc:  # safetensors raises several types for corrupt files
-        raise ModelError(f"{path.name} is not a valid safetensors file ({_short(exc)})") from None
+        header = _read_safetensors_metadata(path)
+    except ValueError as exc:
+        raise ModelError(f"{path.name} is not a valid safetensors file ({exc})") from None
+    except OSError as exc:
+        raise ModelError(f"{path.name} could not be read ({exc.strerror or _short(exc)})") from None
     raw = header.get(META_KEY)
     if raw is None:
         raise ModelError(f"{path.name} is a safetensors file but not an Imgen Desktop model (no '{META_KEY}' metadata)")
@@ -109,6 +108,52 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise ModelError(f"{path.name} has invalid Imgen Desktop metadata (format, scale, steps or created)") from None
     if fmt > FORMAT_VERSION:
         raise ModelError(f"{path.name} was made by a newer Imgen Desktop (format {meta.get('format')})")
+    return meta
+
+
+_MAX_HEADER = 100 * 2**20
+
+
+def _read_safetensors_metadata(path: Path) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file, read and checked without importing torch.
+
+    Layout: 8-byte little-endian header length N, N bytes of JSON (tensor name -> dtype, shape,
+    data_offsets; plus ``__metadata__``), then the tensor data. Raises ValueError if malformed
+    or truncated.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ValueError("file too short")
+        n = int.from_bytes(head, "little")
+        if n < 2 or n > _MAX_HEADER or 8 + n > size:
+            raise ValueError("bad header length")
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("header is not JSON") from None
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ValueError("metadata is not a string map")
+    end = 0
+    for name, entry in header.items():
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and o >= 0 for o in offsets)
+            or offsets[0] > offsets[1]
+            or "dtype" not in entry
+            or not isinstance(entry.get("shape"), list)
+        ):
+            raise ValueError(f"bad entry for tensor {name!r}")
+        end = max(end, offsets[1])
+    if 8 + n + end > size:
+        raise ValueError("truncated: the tensor data is incomplete")
     return meta
 
 

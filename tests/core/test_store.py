@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -121,12 +124,26 @@ def test_empty_file_and_folder_named_like_a_model_do_not_break_listing():
     assert not infos["empty"].ok and not infos["dir"].ok
 
 
-def test_load_corrupt_weights_gives_model_error(tmp_path, make_model_file):
+def test_truncated_weights_are_reported(tmp_path, make_model_file):
     path = make_model_file(tmp_path / "m.safetensors")
     data = path.read_bytes()
     path.write_bytes(data[:-20])  # header intact, weights cut short
+    with pytest.raises(ModelError, match="m.safetensors.*truncated"):
+        read_meta(path)
     with pytest.raises(ModelError, match="m.safetensors"):
         load_model_file(path)
+
+
+def test_listing_reads_headers_without_importing_torch(imgen_home, make_model_file):
+    make_model_file(imgen_home / "models" / "a.safetensors")
+    code = (
+        "import sys\n"
+        "from imgen_desktop.core.store import ModelStore\n"
+        "infos = ModelStore().list()\n"
+        "print(infos[0].ok, infos[0].family, 'torch' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert proc.stdout.split() == ["True", "gan", "False"], proc.stderr
 
 
 def test_rename_remove(make_model_file):
