@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
 # Set at import time so that anything imported during collection (Qt, the data root) sees them.
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# Offscreen with a 1920x1080 screen (Qt's default offscreen screen is 800x800, smaller than the
+# window's minimum width, which makes geometry tests meaningless).
+OFFSCREEN = f"offscreen:configfile={Path(__file__).with_name('offscreen_screen.json')}"
+os.environ["QT_QPA_PLATFORM"] = OFFSCREEN
 os.environ.setdefault("IMGEN_HOME", tempfile.mkdtemp(prefix="imgen-test-home-"))
 
 
@@ -19,7 +23,7 @@ def imgen_home(tmp_path_factory, monkeypatch):
     """
     home = tmp_path_factory.mktemp("imgen-home")
     monkeypatch.setenv("IMGEN_HOME", str(home))
-    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("QT_QPA_PLATFORM", OFFSCREEN)
     return home
 
 
