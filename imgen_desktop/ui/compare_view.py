@@ -247,10 +247,14 @@ class CompareView(QWidget):
         p.fillRect(rect, self._checker)
         p.restore()
         before, after = self._before, self._after
+        # The photo stretched to the result's size is drawn smoothly (like a plain bicubic
+        # enlargement) so the comparison is fair; pixels of the image itself stay crisp when zoomed in.
+        before_smooth = smooth or (before is not None and after is not None and before.size() != after.size())
         if self._split_active():
             x = self.divider_x()
             p.save()
             p.setClipRect(QRectF(0, 0, x, self.height()))
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, before_smooth)
             p.drawImage(rect, before)
             p.restore()
             p.save()
@@ -258,8 +262,10 @@ class CompareView(QWidget):
             p.drawImage(rect, after)
             p.restore()
         else:
-            img = before if (self._mode == "before" or after is None) else after
+            show_before = self._mode == "before" or after is None
+            img = before if show_before else after
             if img is not None:
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, before_smooth if show_before else smooth)
                 p.drawImage(rect, img)
         if self._overlay is not None:
             p.drawImage(rect, self._overlay)

@@ -191,6 +191,10 @@ class EnhanceCanvas(QWidget):
         vlay.setContentsMargins(0, 0, 0, 0)
         vlay.setSpacing(4)
         bar = QHBoxLayout()
+        view_page.setStyleSheet(
+            "QToolButton { padding: 3px 10px; }"
+            "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); border-radius: 3px; }"
+        )
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QToolButton] = {}
         for mode, text, tip in (
@@ -688,7 +692,7 @@ class EnhanceCanvas(QWidget):
                 Qt.ItemDataRole.ToolTipRole,
             )
         if not self._models:
-            self.model_combo.addItem("No enhancement models — train one on the Train tab")
+            self.model_combo.addItem("No models yet — train one on the Train tab")
         self.model_combo.blockSignals(False)
         index = self._find_model(self._pending_select) if self._pending_select else -1
         if index < 0 and current_spec:

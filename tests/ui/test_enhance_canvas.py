@@ -64,9 +64,10 @@ def _choose_upscale_x2(canvas, qtbot, imgen_home) -> dict:
     if canvas.select_model("builtin:upscale-x2"):
         return canvas.current_model()
     name = _tiny_upscale_model(imgen_home)
+    canvas.clear_error()
     canvas.refresh_models()
-    qtbot.waitUntil(lambda: canvas._find_model(name) >= 0, timeout=60000)
-    assert canvas.select_model(name)
+    qtbot.waitUntil(lambda: canvas._find_model(name) >= 0 or bool(canvas.error_text()), timeout=60000)
+    assert canvas.select_model(name), canvas.error_text()
     return canvas.current_model()
 
 
