@@ -44,7 +44,20 @@ class MainWindow(QMainWindow):
 
         self._scanner = DeviceScanner(self)
         self._scanner.sigDevices.connect(self._on_devices_found)
-        QTimer.singleShot(0, self._scanner.start)  # after the first paint
+        # The scan imports torch: start it once the window has been painted (see paintEvent),
+        # so the window appears first; the timer covers a window that is never shown.
+        self._scan_started = False
+        QTimer.singleShot(2000, self._start_device_scan)
+
+    def _start_device_scan(self) -> None:
+        if not self._scan_started:
+            self._scan_started = True
+            self._scanner.start()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if not self._scan_started:
+            QTimer.singleShot(0, self._start_device_scan)
 
     # --- construction -------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -188,6 +201,8 @@ class MainWindow(QMainWindow):
                 return
             self.train_panel.stop_and_wait()
         self.canvas.shutdown()
-        self._scanner.wait(10000)
+        # the scanner may still be importing torch; destroying a running QThread aborts the
+        # process, so wait for it (torch's import always finishes, if slowly on a busy machine)
+        self._scanner.wait()
         self._save_layout()
         super().closeEvent(event)
