@@ -786,7 +786,7 @@ class EnhanceCanvas(QWidget):
                 self.eta_label.setText("Cancelling…")
 
     def _noise_level(self, c: dict) -> float | None:
-        if c["task"] != "denoise" or self.noise_auto.isChecked():
+        if c["task"] != "denoise" or not c.get("noise_level") or self.noise_auto.isChecked():
             return None
         return float(self.noise_slider.value())
 
@@ -1162,7 +1162,7 @@ class EnhanceCanvas(QWidget):
                   self.open_button, self.paste_button, self.close_photo_button, self.batch_list):
             w.setEnabled(not busy)
         task = c["task"] if c else ""
-        self._set_form_row_visible(self.noise_row, task == "denoise")
+        self._set_form_row_visible(self.noise_row, task == "denoise" and bool(c.get("noise_level")))
         self._set_form_row_visible(self.variation_row, bool(c) and c["family"] == "vae")
         inpaint = task == "inpaint" and has_photo and not batch
         self.mask_box.setVisible(inpaint)

@@ -44,6 +44,18 @@ def _options(model, tile, mask, noise_level, variation_seed) -> dict:
     return kwargs
 
 
+def _takes_noise_level(path: str) -> bool:
+    """Whether a model file's network accepts a noise strength (its ``noise_hint`` parameter)."""
+    if not path:
+        return False
+    try:
+        from imgen_desktop.core.store import read_meta
+
+        return bool(read_meta(path).get("arch_params", {}).get("noise_hint", False))
+    except Exception:  # noqa: BLE001 - unreadable files are reported when they are opened
+        return False
+
+
 class ModelLister(QThread):
     """Lists the enhancement models (reading headers imports torch, so off the GUI thread)."""
 
@@ -61,6 +73,7 @@ class ModelLister(QThread):
                     "scale": int(getattr(c, "scale", 1) or 1),
                     "family": str(getattr(c, "family", "")),
                     "builtin": bool(getattr(c, "builtin", False)),
+                    "noise_level": _takes_noise_level(getattr(c, "path", "")),
                 }
                 for c in list_enhancement_models()
             ]

@@ -236,3 +236,26 @@ def test_batch_continues_past_a_bad_file(canvas, qtbot, tmp_path, imgen_home):
     from imgen_desktop.core.imageio import load_image
 
     assert load_image(out / "c_x2.png").size == (36, 24)
+
+
+def test_noise_strength_is_offered_only_for_models_that_take_it(canvas, qtbot, tmp_path):
+    from imgen_desktop.core import models
+    from imgen_desktop.core.store import ModelStore
+
+    for name, hint in (("dn-level", True), ("dn-plain", False)):
+        params = {"channels": 3, "task": "denoise", "scale": 1, "width": 8, "blocks": 1, "unshuffle": 2,
+                  "dilations": [1], "noise_hint": hint}
+        net = models.get("gan.restore").build_network(params)
+        ModelStore().save(name, net.state_dict(), {"family": "gan", "task": "denoise", "scale": 1, "channels": 3,
+                                                   "arch": "gan.restore", "arch_params": params})
+    _drop(canvas, [_png(tmp_path / "p.png", 20, 16)])
+    canvas.refresh_models()
+    qtbot.waitUntil(lambda: canvas._find_model("dn-plain") >= 0, timeout=60000)
+    assert canvas.select_model("dn-level") and canvas.noise_row.isVisible()
+    assert canvas._noise_level(canvas.current_model()) is None  # "Auto" by default
+    canvas.noise_auto.setChecked(False)
+    canvas.noise_slider.setValue(30)
+    assert canvas._noise_level(canvas.current_model()) == 30.0
+    assert canvas.select_model("dn-plain") and not canvas.noise_row.isVisible()
+    assert canvas._noise_level(canvas.current_model()) is None
+    assert canvas.apply_button.text() == "Denoise"
