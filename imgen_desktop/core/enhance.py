@@ -1,0 +1,537 @@
+"""Apply enhancement models (upscale, denoise, inpaint) to photos: the one path the canvas and
+the CLI share.
+
+* :class:`ImageModel` is the model descriptor (like spandrel's ``ImageModelDescriptor``): it
+  knows the task, scale, channels and dtypes of a network, validates input, pads to the
+  multiple the net needs, runs under ``torch.inference_mode``, clamps and crops. Nothing
+  outside this module touches the raw ``nn.Module``.
+* :meth:`ImageModel.run_tiled` cuts big images into overlapping tiles: each tile carries a
+  halo of context (the net's receptive radius, so its core is exact) and neighbouring cores
+  overlap and are blended with feathered weights, so the result equals whole-image inference
+  to well within 1/255. The tile size comes from free GPU memory on CUDA, a fixed default on
+  CPU/MPS; out-of-memory retries with smaller tiles. Progress per tile, cancel per tile.
+* :func:`enhance_photo` keeps what the photo carries: alpha (bicubic-upscaled with the
+  pixels), grayscale (run as replicated gray through an RGB model, returned as one channel),
+  16-bit depth (processed in float), ICC profile and EXIF.
+
+Model specs: ``builtin:upscale-x2`` / ``builtin:upscale-x4`` / ``builtin:denoise`` /
+``builtin:inpaint`` (files in ``resources/models/``), a model name from the store, or a path
+to a ``.safetensors`` model file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from imgen_desktop.core.errors import Cancelled, ImgenError, ModelError
+
+ENHANCE_TASKS = ("upscale", "denoise", "inpaint")
+BUILTIN_NAMES = ("upscale-x2", "upscale-x4", "denoise", "inpaint")
+BUILTIN_PREFIX = "builtin:"
+CPU_TILE = 512  # input pixels per tile side on CPU / MPS
+MIN_TILE = 32
+MAX_TILE = 2048
+BLEND = 32  # overlap (input pixels) between neighbouring tile cores, feathered
+ProgressFn = Callable[[int, int], None]
+
+
+# --- model choices ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker."""
+
+    spec: str  # "builtin:upscale-x2" or a store name
+    label: str
+    task: str
+    scale: int
+    family: str
+    builtin: bool
+    path: str = ""
+
+
+def builtin_path(name: str) -> Path:
+    from imgen_desktop.core.paths import resource_path
+
+    return resource_path("models", f"{name}.safetensors")
+
+
+def _task_text(task: str, scale: int) -> str:
+    return {"upscale": f"upscale x{scale}", "denoise": "denoise", "inpaint": "inpaint"}.get(task, task)
+
+
+def list_enhancement_models() -> list[ModelChoice]:
+    """Built-ins first (those present in this installation), then the user's enhancement models."""
+    from imgen_desktop.core.store import ModelStore, read_meta
+
+    choices: list[ModelChoice] = []
+    for name in BUILTIN_NAMES:
+        path = builtin_path(name)
+        try:
+            meta = read_meta(path)
+        except ModelError:
+            continue
+        task, scale = meta.get("task", ""), int(meta.get("scale", 1) or 1)
+        label = meta.get("label") or f"{_task_text(task, scale).capitalize()} (built-in)"
+        choices.append(ModelChoice(BUILTIN_PREFIX + name, label, task, scale, meta.get("family", ""), True, str(path)))
+    for info in ModelStore().list():
+        if not info.ok or info.task not in ENHANCE_TASKS:
+            continue
+        label = f"{info.name} — {info.family.upper()} {_task_text(info.task, info.scale)}"
+        choices.append(ModelChoice(info.name, label, info.task, info.scale, info.family, info.builtin, str(info.path)))
+    return choices
+
+
+def resolve_spec(spec: str) -> Path:
+    """``builtin:NAME`` | store name | path -> the model file; ModelError if there is none."""
+    from imgen_desktop.core.store import SUFFIX, ModelStore
+
+    spec = (spec or "").strip()
+    if not spec:
+        raise ModelError("no model given: use builtin:upscale-x2, a model name or a .safetensors path")
+    if spec.lower().startswith(BUILTIN_PREFIX):
+        name = spec[len(BUILTIN_PREFIX):].strip().lower()
+        if name not in BUILTIN_NAMES:
+            raise ModelError(f"unknown built-in model {spec!r}; choose one of " + ", ".join(BUILTIN_PREFIX + n for n in BUILTIN_NAMES))
+        path = builtin_path(name)
+        if not path.is_file():
+            raise ModelError(f"the built-in model {spec!r} is missing from this installation ({path})")
+        return path
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    if spec.endswith(SUFFIX) or "/" in spec or "\\" in spec:
+        raise ModelError(f"model file not found: {path}")
+    store = ModelStore()
+    try:
+        return store.get(spec).path
+    except ModelError:
+        raise ModelError(
+            f"no model named {spec!r}: give builtin:NAME, a name from 'imgen models list' or a .safetensors path"
+        ) from None
+
+
+# --- the descriptor -------------------------------------------------------------------------
+
+class _OutOfMemory(Exception):
+    pass
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+    return isinstance(exc, (oom, MemoryError)) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+class ImageModel:
+    """An enhancement network with its metadata; call it on [0, 1] NCHW tensors."""
+
+    def __init__(self, net, meta: dict[str, Any], device, spec: str = "", path: str = "") -> None:
+        self.net = net
+        self.meta = dict(meta)
+        self.device = device
+        self.spec = spec
+        self.path = path
+        self.task = str(meta.get("task"))
+        if self.task not in ENHANCE_TASKS:
+            raise ModelError(f"{spec or path} is a {self.task!r} model, not an enhancement model (use imgen generate)")
+        self.scale = int(getattr(net, "scale", meta.get("scale", 1)) or 1) if self.task == "upscale" else 1
+        self.channels = int(getattr(net, "channels", meta.get("channels", 3)))
+        self.family = str(meta.get("family", ""))
+        self.name = str(meta.get("name", spec))
+        self.pad_multiple = int(getattr(net, "pad_multiple", 1) or 1)
+        self.radius = int(getattr(net, "radius", 16))
+        self.supports_variation = hasattr(net, "latent") and hasattr(net, "prior")
+        self.supports_noise_level = bool(getattr(net, "noise_hint", False))
+        self.dtypes = ("float32",)
+        self.halo = int(math.ceil(self.radius / self.pad_multiple) * self.pad_multiple)
+
+    def __repr__(self) -> str:
+        return f"ImageModel({self.spec!r}, task={self.task}, scale={self.scale}, channels={self.channels}, device={self.device})"
+
+    @property
+    def input_channels(self) -> int:
+        return self.channels + (1 if self.task == "inpaint" else 0)
+
+    # --- one forward pass ----------------------------------------------------------------
+    def __call__(self, x, mask=None, noise_level=None, noise=None):
+        """Whole-tensor inference: ``x`` (N, C, H, W) float in [0, 1] -> (N, C, H*s, W*s).
+
+        Pads (reflect) to the net's multiple and crops back; clamps to [0, 1]. ``mask``
+        (N, 1, H, W), 1 = fill, is required for inpaint.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        x = self._validate(x, mask)
+        h, w = x.shape[-2:]
+        m = self.pad_multiple
+        ph, pw = (-h) % m, (-w) % m
+        inp = torch.cat([x, mask.to(x)], 1) if self.task == "inpaint" else x
+        if ph or pw:
+            inp = F.pad(inp, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
+        y = self._forward(inp, noise_level, noise)
+        return y[..., : h * self.scale, : w * self.scale]
+
+    def _validate(self, x, mask):
+        import torch
+
+        if not isinstance(x, torch.Tensor) or x.dim() != 4:
+            raise ImgenError("the model needs a 4-D image tensor (N, C, H, W)")
+        if x.shape[1] != self.channels:
+            raise ImgenError(f"this model takes {self.channels}-channel images, not {x.shape[1]}")
+        if not x.is_floating_point():
+            raise ImgenError("the model needs float pixels in [0, 1]")
+        if self.task == "inpaint":
+            if mask is None:
+                raise ImgenError("inpainting needs a mask (white = fill)")
+            if tuple(mask.shape[-2:]) != tuple(x.shape[-2:]):
+                raise ImgenError(f"the mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {x.shape[-1]}x{x.shape[-2]}")
+        return x.float()
+
+    def _forward(self, inp, noise_level=None, noise=None):
+        import torch
+
+        kwargs: dict[str, Any] = {}
+        if self.supports_noise_level:
+            kwargs["noise_level"] = noise_level
+        if noise is not None and self.supports_variation:
+            kwargs["noise"] = noise.to(self.device)
+        with torch.inference_mode():
+            y = self.net(inp.to(self.device), **kwargs).float().clamp(0, 1).cpu()
+        return y.clone()  # a normal tensor, usable outside inference mode
+
+    # --- tiling --------------------------------------------------------------------------
+    def default_tile(self) -> int:
+        """Tile side (input pixels): from free memory on CUDA, :data:`CPU_TILE` elsewhere."""
+        import torch
+
+        dev = torch.device(self.device)
+        if dev.type != "cuda":
+            return CPU_TILE
+        try:
+            free, _total = torch.cuda.mem_get_info(dev)
+        except Exception:  # noqa: BLE001 - driver quirks: fall back to the CPU default
+            return CPU_TILE
+        width = int(getattr(self.net, "width", 64))
+        u = int(getattr(self.net, "unshuffle", 1))
+        # float32 activations alive at once: ~12 feature maps of the trunk + the output side
+        per_px = 4 * (12 * width / (u * u) + 8 * self.channels * self.scale**2)
+        side = int(math.sqrt(max(free * 0.5, 1) / per_px)) - 2 * self.halo
+        return self._round_tile(side)
+
+    def _round_tile(self, tile: int) -> int:
+        m = self.pad_multiple
+        return max(MIN_TILE, min(MAX_TILE, int(tile) // m * m))
+
+    def noise_for(self, seed: int, height: int, width: int):
+        """Latent noise for a whole (padded) input of ``height`` x ``width`` (VAE variations)."""
+        import torch
+
+        g = torch.Generator().manual_seed(int(seed))
+        f = self.pad_multiple
+        return torch.randn((1, int(self.net.latent), height // f, width // f), generator=g)
+
+    def run_tiled(
+        self, x, mask=None, tile: int | None = None, noise_level=None, variation_seed: int | None = None,
+        progress: ProgressFn | None = None, token=None,
+    ):
+        """Tiled inference over ``x`` (N, C, H, W) in [0, 1] -> (N, C, H*s, W*s), on CPU.
+
+        ``tile``: core size in input pixels (None: :meth:`default_tile`; 0: the whole image
+        in one piece). Out-of-memory halves the tile and starts over.
+        """
+        import torch
+
+        x = self._validate(x, mask)
+        if self.supports_noise_level and noise_level is None:
+            from imgen_desktop.core.degrade import estimate_noise_sigma
+
+            noise_level = float(estimate_noise_sigma(_centre_crop(x[:1], 1024)).mean())
+        size = 0 if tile == 0 else self._round_tile(tile if tile else self.default_tile())
+        while True:
+            try:
+                return self._tiles(x, mask, size, noise_level, variation_seed, progress, token)
+            except _OutOfMemory:
+                if self.device is not None and torch.device(self.device).type == "cuda":
+                    torch.cuda.empty_cache()
+                longest = max(x.shape[-2:])
+                current = size if size else longest
+                if current <= MIN_TILE:
+                    raise ImgenError(
+                        f"out of memory even with {MIN_TILE}-pixel tiles on {self.device}; try the CPU device"
+                    ) from None
+                size = self._round_tile(min(current, longest) // 2)
+
+    def _tiles(self, x, mask, size: int, noise_level, variation_seed, progress, token):
+        import torch
+        import torch.nn.functional as F
+
+        n, c, h, w = x.shape
+        m, halo, s = self.pad_multiple, self.halo, self.scale
+        hm, wm = h + (-h) % m, w + (-w) % m
+        inp = torch.cat([x, mask.to(x)], 1) if self.task == "inpaint" else x
+        # one padding for the whole image: to the multiple, then the halo on every side
+        mode = "reflect" if halo + (hm - h) < h and halo + (wm - w) < w else "replicate"
+        inp = F.pad(inp, (halo, halo + wm - w, halo, halo + hm - h), mode=mode)
+        noise = self.noise_for(variation_seed, inp.shape[-2], inp.shape[-1]) if variation_seed is not None and self.supports_variation else None
+        th = min(size, hm) if size else hm
+        tw = min(size, wm) if size else wm
+        blend = min(BLEND, th // 4 // m * m, tw // 4 // m * m)
+        ys, xs = _starts(hm, th, blend), _starts(wm, tw, blend)
+        total = len(ys) * len(xs)
+        if progress:
+            progress(0, total)
+        out = torch.zeros((n, c, hm * s, wm * s))
+        weight = torch.zeros((1, 1, hm * s, wm * s))
+        done = 0
+        for y0 in ys:
+            for x0 in xs:
+                if token is not None and token.checkpoint():
+                    raise Cancelled("enhancement cancelled")
+                piece = inp[..., y0 : y0 + th + 2 * halo, x0 : x0 + tw + 2 * halo]
+                pnoise = None
+                if noise is not None:
+                    f = m
+                    pnoise = noise[..., y0 // f : (y0 + th + 2 * halo) // f, x0 // f : (x0 + tw + 2 * halo) // f]
+                try:
+                    y = self._forward(piece, noise_level, pnoise)
+                except Exception as exc:  # noqa: BLE001
+                    if _is_oom(exc):
+                        raise _OutOfMemory() from None
+                    raise
+                y = y[..., halo * s : (halo + th) * s, halo * s : (halo + tw) * s]
+                wy = _ramp(th * s, blend * s, y0 > 0, y0 + th < hm)
+                wx = _ramp(tw * s, blend * s, x0 > 0, x0 + tw < wm)
+                wt = (wy[:, None] * wx[None, :])[None, None]
+                out[..., y0 * s : (y0 + th) * s, x0 * s : (x0 + tw) * s] += y * wt
+                weight[..., y0 * s : (y0 + th) * s, x0 * s : (x0 + tw) * s] += wt
+                done += 1
+                if progress:
+                    progress(done, total)
+        out = out / weight.clamp(min=1e-8)
+        return out[..., : h * s, : w * s].clamp_(0, 1)
+
+
+def _centre_crop(x, side: int):
+    h, w = x.shape[-2:]
+    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return x[..., top : top + side, left : left + side]
+
+
+def _starts(length: int, tile: int, blend: int) -> list[int]:
+    """Tile starts covering ``length`` with cores of ``tile`` overlapping by at least ``blend``."""
+    if tile >= length:
+        return [0]
+    step = max(1, tile - blend)
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def _ramp(length: int, blend: int, ramp_start: bool, ramp_end: bool):
+    """1-D feather weights: rising over ``blend`` pixels at each side that meets a neighbour."""
+    import torch
+
+    w = torch.ones(length)
+    if blend > 0:
+        r = (torch.arange(blend, dtype=torch.float32) + 0.5) / blend
+        if ramp_start:
+            w[:blend] = torch.minimum(w[:blend], r)
+        if ramp_end:
+            w[length - blend :] = torch.minimum(w[length - blend :], r.flip(0))
+    return w
+
+
+_CACHE: dict[tuple, ImageModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def open_model(spec: str, device: str = "auto") -> ImageModel:
+    """Load an enhancement model (cached per file version and device)."""
+    from imgen_desktop.core.devices import resolve_device
+    from imgen_desktop.core.models import load_network
+    from imgen_desktop.core.store import read_meta
+
+    path = resolve_spec(spec)
+    dev = resolve_device(device)
+    meta = read_meta(path)
+    if meta.get("task") not in ENHANCE_TASKS:
+        raise ModelError(f"{path.name} is a {meta.get('task')!r} model, not an enhancement model (use imgen generate)")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(dev))
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    net, meta = load_network(path, device=str(dev))
+    model = ImageModel(net, meta, dev, spec=spec, path=str(path))
+    with _CACHE_LOCK:
+        if len(_CACHE) >= 4:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = model
+    return model
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+def _mask_array(mask, height: int, width: int) -> np.ndarray:
+    arr = np.asarray(mask)
+    if arr.ndim == 3:
+        arr = arr[..., :3].mean(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
+    if arr.shape != (height, width):
+        raise ImgenError(f"the mask is {arr.shape[1]}x{arr.shape[0]} but the photo is {width}x{height}")
+    top = 65535 if arr.dtype == np.uint16 else 255 if arr.dtype == np.uint8 else 1.0
+    return (arr.astype(np.float32) / top) > 0.5
+
+
+def enhance_photo(
+    photo, model: ImageModel, tile: int | None = None, mask=None, noise_level: float | None = None,
+    variation_seed: int | None = None, progress: ProgressFn | None = None, token=None,
+):
+    """Run ``model`` over a :class:`core.imageio.Photo`; returns a new Photo.
+
+    ``mask``: HxW (uint8, 255 = fill) for inpaint. ``noise_level``: denoise strength (sigma on
+    the 0..255 scale; None = estimated from the photo). ``variation_seed``: VAE models sample a
+    variation instead of the deterministic result. Raises ``Cancelled`` when ``token`` is
+    cancelled. Alpha, bit depth, grayscale, ICC and EXIF are kept.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    pixels = np.asarray(photo.pixels)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    top = 65535.0 if pixels.dtype == np.uint16 else 255.0
+    h, w, c = pixels.shape
+    x = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)).astype(np.float32) / top)[None]
+    if model.channels == 3 and c == 1:
+        x = x.repeat(1, 3, 1, 1)  # gray through an RGB model, averaged back below
+    elif model.channels == 1 and c == 3:
+        x = x.transpose(0, 1)  # each colour channel as one gray image of a batch
+    elif model.channels != c:
+        raise ImgenError(f"this model takes {model.channels}-channel images, not {c}")
+    mask_t = None
+    if model.task == "inpaint":
+        if mask is None:
+            raise ImgenError("inpainting needs a mask: paint the area to fill (or pass --mask)")
+        m = _mask_array(mask, h, w)
+        if not m.any():
+            raise ImgenError("the inpaint mask is empty: paint the area to fill")
+        mask_t = torch.from_numpy(m.astype(np.float32))[None, None].expand(x.shape[0], 1, h, w)
+    y = model.run_tiled(x, mask=mask_t, tile=tile, noise_level=noise_level, variation_seed=variation_seed, progress=progress, token=token)
+    if model.channels == 3 and c == 1:
+        y = y.mean(dim=1, keepdim=True)
+    elif model.channels == 1 and c == 3:
+        y = y.transpose(0, 1)
+    out = (y[0].permute(1, 2, 0).numpy() * top + 0.5).clip(0, top).astype(pixels.dtype)
+    alpha = photo.alpha
+    if alpha is not None and model.scale > 1:
+        a = torch.from_numpy(np.asarray(alpha).astype(np.float32) / top)[None, None]
+        a = F.interpolate(a, scale_factor=model.scale, mode="bicubic", align_corners=False).clamp(0, 1)
+        alpha = (a[0, 0].numpy() * top + 0.5).clip(0, top).astype(np.asarray(photo.alpha).dtype)
+    if np.asarray(photo.pixels).ndim == 2:
+        out = out[:, :, 0]
+    return dataclasses.replace(photo, pixels=np.ascontiguousarray(out), alpha=alpha)
+
+
+# --- files (CLI batches) --------------------------------------------------------------------
+
+@dataclass
+class FileResult:
+    input: str
+    output: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def output_name(src: Path, task: str, scale: int, fmt: str | None = None) -> str:
+    """``photo.jpg`` -> ``photo_x2.jpg`` / ``photo_denoised.jpg`` / ``photo_inpainted.jpg``."""
+    tag = {"upscale": f"x{scale}", "denoise": "denoised", "inpaint": "inpainted"}.get(task, "enhanced")
+    ext = src.suffix.lower()
+    if fmt:
+        ext = "." + fmt.lower().replace("jpeg", "jpg").replace("tiff", "tif")
+    elif ext not in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
+        ext = ".png"
+    return f"{src.stem}_{tag}{ext}"
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], list[FileResult]]:
+    """Files and folders -> (image files, results for inputs that do not exist)."""
+    from imgen_desktop.core.imageio import find_images
+
+    files: list[Path] = []
+    missing: list[FileResult] = []
+    for item in inputs:
+        p = Path(item).expanduser()
+        if p.is_dir():
+            found = find_images(p)
+            if not found:
+                missing.append(FileResult(str(p), error=f"no images found in folder {p}"))
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            missing.append(FileResult(str(p), error=f"file not found: {p}"))
+    return files, missing
+
+
+def enhance_files(
+    inputs: Sequence[str | Path], output: str | Path, model_spec: str, tile: int | None = None, device: str = "auto",
+    format: str | None = None, quality: int = 95, mask: str | Path | None = None, noise_level: float | None = None,
+    variation_seed: int | None = None, on_file: Callable[[int, int, Path], None] | None = None,
+    progress: ProgressFn | None = None, token=None,
+) -> list[FileResult]:
+    """Enhance files and folders. One input file: ``output`` is the output file (or an existing
+    folder to write into); otherwise ``output`` is a folder. A file that fails gets an error in
+    its result and the others continue; cancelling raises ``Cancelled`` (no partial file)."""
+    from imgen_desktop.core.imageio import load_image, save_image
+
+    model = open_model(model_spec, device)
+    files, results = expand_inputs(inputs)
+    output = Path(output).expanduser()
+    single = len(inputs) == 1 and len(files) == 1 and not Path(inputs[0]).expanduser().is_dir()
+    mask_arr = None
+    if mask is not None:
+        mask_photo = load_image(mask)
+        mask_arr = mask_photo.pixels
+    elif model.task == "inpaint" and files:
+        raise ImgenError("inpainting needs a mask image: pass --mask MASK.png (white = fill)")
+    if not single:
+        if output.exists() and not output.is_dir():
+            raise ImgenError(f"{output} is a file; with several inputs the output must be a folder")
+        output.mkdir(parents=True, exist_ok=True)
+    used: set[Path] = set()
+    for i, path in enumerate(files):
+        if on_file:
+            on_file(i, len(files), path)
+        if single and not output.is_dir():
+            target = output
+        else:
+            target = output / output_name(path, model.task, model.scale, format)
+            stem, k = target.stem, 2
+            while target in used:
+                target = target.with_name(f"{stem}-{k}{target.suffix}")
+                k += 1
+        used.add(target)
+        try:
+            photo = load_image(path)
+            result = enhance_photo(photo, model, tile=tile, mask=mask_arr, noise_level=noise_level,
+                                   variation_seed=variation_seed, progress=progress, token=token)
+            save_image(result, target, format=format, quality=quality)
+            results.append(FileResult(str(path), str(target)))
+        except Cancelled:
+            raise
+        except ImgenError as exc:
+            results.append(FileResult(str(path), error=f"{path.name}: {exc}"))
+    return results

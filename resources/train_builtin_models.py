@@ -1,0 +1,90 @@
+"""Train the four built-in enhancement models with Imgen Desktop's own trainer (reproducible).
+
+    .venv/bin/python resources/train_builtin_models.py            # all four, one after another
+    .venv/bin/python resources/train_builtin_models.py upscale-x2  # just one (names below)
+
+Each model is trained by ``core.trainer.train`` on ``builtin:photos`` (the photos in
+``resources/photos/``; the held-out ``resources/photos/test/`` are not used) in a scratch data
+root (``build/builtin-home``, or ``$IMGEN_BUILTIN_HOME``), then copied to
+``resources/models/<name>.safetensors`` with ``builtin: true`` in its metadata.
+
+The configurations are chosen for CPU training in about 10-15 minutes each on a shared
+2-core machine: the GAN family's residual generator with ``adv_weight = 0`` (L1 + MSE pixel
+loss, the best PSNR per CPU-second of the three families). The exact commands used and their
+wall times are recorded in ``benchmarks/RESULTS.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BUILTINS: dict[str, dict] = {
+    "upscale-x2": dict(task="upscale", scale=2, image_size=48, batch_size=16, steps=700, lr=2e-3, width=32, extra={"blocks": 4},
+                       label="Upscale x2 (built-in)"),
+    "upscale-x4": dict(task="upscale", scale=4, image_size=96, batch_size=16, steps=600, lr=2e-3, width=32, extra={"blocks": 4},
+                       label="Upscale x4 (built-in)"),
+    "denoise": dict(task="denoise", image_size=48, batch_size=16, steps=700, lr=2e-3, width=32, extra={"blocks": 5},
+                    noise_sigma=50.0, camera_noise=True, label="Denoise (built-in)"),
+    "inpaint": dict(task="inpaint", image_size=64, batch_size=8, steps=500, lr=2e-3, width=32, extra={"blocks": 4},
+                    label="Inpaint (built-in)"),
+}
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def train_one(name: str, home: Path, seed: int = 0) -> Path:
+    os.environ["IMGEN_HOME"] = str(home)
+    from imgen_desktop.core import trainer
+    from imgen_desktop.core.config import TrainConfig
+    from imgen_desktop.core.events import Failed, Log, Progress
+    from imgen_desktop.core.store import load_model_file, save_model_file
+
+    spec = dict(BUILTINS[name])
+    label = spec.pop("label")
+    config = TrainConfig(family="gan", data="builtin:photos", adv_weight=0.0, seed=seed, device="cpu",
+                         sample_every=0, checkpoint_every=0, name=f"builtin-{name}", **spec)
+    last = [0.0]
+
+    def on_event(event) -> None:
+        if isinstance(event, Progress) and (time.monotonic() - last[0] > 30 or event.step == event.total):
+            last[0] = time.monotonic()
+            print(f"[{name}] step {event.step}/{event.total} elapsed {event.elapsed_s:.0f}s", flush=True)
+        elif isinstance(event, Log):
+            print(f"[{name}] {event.message}", flush=True)
+
+    t0 = time.time()
+    result = trainer.train(config, on_event)
+    if isinstance(result, Failed):
+        raise SystemExit(f"[{name}] training failed: {result.message}")
+    tensors, meta = load_model_file(result.model_path)
+    meta.update({"builtin": True, "name": name, "label": label, "train_wall_s": round(time.time() - t0, 1)})
+    out = ROOT / "resources" / "models" / f"{name}.safetensors"
+    save_model_file(out, tensors, meta)
+    size = out.stat().st_size
+    if size > MAX_BYTES:
+        raise SystemExit(f"[{name}] {out} is {size} bytes, over the 10 MB limit")
+    print(f"[{name}] wrote {out} ({size / 1e6:.2f} MB) in {time.time() - t0:.0f}s; summary {result.summary}", flush=True)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help=f"which built-ins: {', '.join(BUILTINS)} (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    unknown = [n for n in args.names if n not in BUILTINS]
+    if unknown:
+        parser.error(f"unknown built-in(s) {', '.join(unknown)}; choose from {', '.join(BUILTINS)}")
+    home = Path(os.environ.get("IMGEN_BUILTIN_HOME", ROOT / "build" / "builtin-home"))
+    for name in args.names or list(BUILTINS):
+        train_one(name, home, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
