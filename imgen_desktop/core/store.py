@@ -247,14 +247,20 @@ class ModelStore:
             raise ModelError(f"no model named {old!r}")
         if dst.exists():
             raise ModelError(f"a model named {new!r} already exists")
-        src.rename(dst)
+        try:
+            src.rename(dst)
+        except OSError as exc:
+            raise ModelError(f"could not rename {old!r} to {new!r} ({exc.strerror or _short(exc)})") from None
         return self._info(dst)
 
     def remove(self, name: str) -> None:
         path = self.path_for(name)
         if not path.is_file():
             raise ModelError(f"no model named {name!r}")
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise ModelError(f"could not remove {name!r} ({exc.strerror or _short(exc)})") from None
 
     def unique_name(self, base: str) -> str:
         base = validate_name(base)
@@ -272,8 +278,7 @@ class ModelStore:
         dst = self.path_for(name)
         if dst.exists():
             raise ModelError(f"a model named {name!r} already exists; pass --name to choose another")
-        with atomic_path(dst) as tmp:
-            shutil.copyfile(src, tmp)
+        _copy_atomic(src, dst)
         return self._info(dst)
 
     def export(self, name: str, out: str | Path) -> Path:
@@ -281,11 +286,19 @@ class ModelStore:
         info = self.get(name)
         out = Path(out)
         if out.suffix.lower() == SUFFIX:
-            with atomic_path(out) as tmp:
-                shutil.copyfile(info.path, tmp)
+            _copy_atomic(info.path, out)
             return out
         if out.suffix.lower() == ".onnx":
             from imgen_desktop.core.models import export_onnx
 
             return export_onnx(info.path, out)
         raise ModelError(f"cannot export to {out.name}: use a .safetensors or .onnx file name")
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    try:
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+    except OSError as exc:
+        where = exc.filename or dst
+        raise ModelError(f"could not copy {src.name} to {dst}: {exc.strerror or _short(exc)} ({where})") from None

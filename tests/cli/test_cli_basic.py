@@ -103,3 +103,10 @@ def test_models_errors_are_one_line(tmp_path):
     assert_one_line_error(imgen("models", "import", str(bad)), "bad.safetensors")
     assert_one_line_error(imgen("models", "import", str(tmp_path / "missing.safetensors")), "not found")
     assert_one_line_error(imgen("models", "remove", "../etc/passwd"), "invalid model name")
+
+
+def test_export_to_an_unwritable_place_is_one_line(tmp_path, imgen_home, make_model_file):
+    make_model_file(imgen_home / "models" / "m.safetensors")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert_one_line_error(imgen("models", "export", "m", str(blocker / "out.safetensors")), "could not copy m.safetensors")
