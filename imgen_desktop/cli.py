@@ -109,16 +109,227 @@ def _cmd_devices(args) -> int:
     return 0
 
 
+_TRAIN_FLAGS = (
+    "scale", "data", "image_size", "batch_size", "steps", "lr", "seed", "sample_every", "checkpoint_every",
+    "channels", "gan_loss", "spectral_norm", "augment", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
+    "clip_grad", "rnn_steps",
+)
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def _train_config(args):
+    """TrainConfig from the preset (or the resumed run) with the command-line flags on top."""
+    import dataclasses
+
+    from imgen_desktop.core.config import TrainConfig
+    from imgen_desktop.core.errors import ImgenError
+    from imgen_desktop.core.presets import DEFAULT_PRESET, apply_preset
+
+    if args.resume:
+        from imgen_desktop.core.trainer import load_run_config
+
+        config = load_run_config(args.resume)
+        if args.family != config.family or (args.task != "generate" and args.task != config.task):
+            raise ImgenError(f"the run {args.resume!r} is a {config.family.upper()} {config.task} run")
+        if args.name and args.name != args.resume:
+            raise ImgenError("--name and --resume name different runs; --resume NAME continues the run NAME")
+        config.name = args.resume
+        if args.preset:
+            config = apply_preset(config, args.preset)
+    else:
+        default_data = "builtin:digits" if args.task == "generate" else "builtin:photos"
+        config = TrainConfig(family=args.family, task=args.task, data=args.data or default_data)
+        config = apply_preset(config, args.preset or DEFAULT_PRESET)
+        config.name = args.name or ""
+    changes = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k, None) is not None}
+    config = dataclasses.replace(config, **changes)
+    config.device = args.device
+    if args.no_amp:
+        config.amp = False
+    return config
+
+
 def _cmd_train(args) -> int:
-    raise NotImplementedError("imgen train")
+    import signal
+    import threading
+
+    from imgen_desktop.core.control import ControlToken
+    from imgen_desktop.core.events import CheckpointSaved, Failed, Finished, Health, Log, Metrics, Progress
+    from imgen_desktop.core.health import format_warning
+
+    config = _train_config(args)
+    token = ControlToken()
+    bar = None
+    losses: dict[str, float] = {}
+    quiet = args.quiet
+
+    def write(line: str, err: bool = False) -> None:
+        stream = sys.stderr if err else sys.stdout
+        if bar is not None:
+            bar.write(line, file=stream)
+        else:
+            print(line, file=stream, flush=True)
+
+    def on_event(event) -> None:
+        nonlocal bar
+        if isinstance(event, Progress):
+            if quiet:
+                return
+            if bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(total=event.total, initial=event.step, unit="step", dynamic_ncols=True, file=sys.stderr, desc="training")
+            bar.n = event.step
+            post = {k.split(".", 1)[1]: f"{v:.3g}" for k, v in losses.items() if k.startswith("loss.")}
+            post["img/s"] = f"{event.images_per_s:.0f}"
+            if event.eta_s is not None:
+                post["eta"] = _format_duration(event.eta_s)
+            bar.set_postfix(post, refresh=False)
+            bar.refresh()
+        elif isinstance(event, Metrics):
+            losses.update({k: v for k, v in event.values.items() if k.startswith("loss.")})
+        elif isinstance(event, Health):
+            if event.state in ("warn", "bad"):
+                write(format_warning(event), err=True)
+            elif not quiet:
+                write(f"{event.key}: back to ok at step {event.step}")
+        elif isinstance(event, Log):
+            if event.level == "error":
+                return  # tracebacks: the Failed line says what happened
+            if event.level == "warning":
+                write(f"warning: {event.message}", err=True)
+            elif not quiet:
+                write(event.message)
+        elif isinstance(event, CheckpointSaved):
+            pass
+
+    previous = None
+    stopping = {"n": 0}
+
+    def on_sigint(signum, frame) -> None:
+        stopping["n"] += 1
+        if stopping["n"] > 1:
+            raise KeyboardInterrupt
+        token.stop()
+        write("stopping: saving the checkpoint and the model (Ctrl+C again to abort)", err=True)
+
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    from imgen_desktop.core.trainer import train
+
+    try:
+        result = train(config, on_event, token, resume=bool(args.resume))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()
+    if isinstance(result, Failed):
+        print(f"imgen: error: {result.message}", file=sys.stderr)
+        return 1
+    assert isinstance(result, Finished)
+    elapsed = _format_duration(float(result.summary.get("elapsed_s", 0.0)))
+    loss_text = ", ".join(f"{k} {v:.4g}" for k, v in result.summary.items() if k.startswith("loss.") and isinstance(v, float))
+    if result.stopped_early:
+        print(f"stopped at step {result.step}, saved: model {result.model_path}; run {result.run_dir} (resume with --resume {result.model_name})")
+    else:
+        print(f"trained {result.model_name}: {result.step} steps in {elapsed}" + (f" ({loss_text})" if loss_text else ""))
+        print(f"model: {result.model_path}")
+        print(f"run:   {result.run_dir}")
+    return 0
+
+
+def _save_png(array, path) -> None:
+    from PIL import Image
+
+    from imgen_desktop.core.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(tmp, format="PNG")
 
 
 def _cmd_generate(args) -> int:
-    raise NotImplementedError("imgen generate")
+    from pathlib import Path
+
+    from imgen_desktop.core.errors import ImgenError
+    from imgen_desktop.core.generate import load_generator, make_grid
+
+    if args.n < 1:
+        raise ImgenError("-n must be at least 1")
+    gen = load_generator(args.model, args.device)
+    if args.interpolate:
+        images = gen.interpolate(args.seed, args.seed + 1, max(2, args.n))
+    else:
+        images = gen.sample(args.n, args.seed)
+    out = Path(args.output)
+    if out.suffix.lower() == ".png":
+        columns = len(images) if args.interpolate else 0
+        _save_png(make_grid(images, columns), out)
+        print(f"wrote a grid of {len(images)} image(s) to {out}")
+        return 0
+    if out.exists() and not out.is_dir():
+        raise ImgenError(f"{out} exists and is not a folder; give a folder or a .png file name")
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "interp" if args.interpolate else "sample"
+    for i, img in enumerate(images):
+        _save_png(img, out / f"{stem}_{args.seed}_{i:04d}.png")
+    print(f"wrote {len(images)} image(s) to {out}/")
+    return 0
 
 
 def _cmd_enhance(args) -> int:
-    raise NotImplementedError("imgen enhance")
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from imgen_desktop.core.control import ControlToken
+    from imgen_desktop.core.enhance import enhance_files
+
+    token = ControlToken()
+    bar = None
+    state = {"name": ""}
+
+    def on_file(index: int, total: int, path: Path) -> None:
+        state["name"] = f"[{index + 1}/{total}] {path.name}" if total > 1 else path.name
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.quiet:
+            return
+        if done == 0 or bar is None:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, desc=state["name"], unit="tile", leave=False, file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        results = enhance_files(
+            args.inputs, args.output, args.model, tile=args.tile, device=args.device, format=args.format,
+            quality=args.quality, mask=args.mask, variation_seed=args.variation_seed,
+            on_file=on_file, progress=progress, token=token,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    failed = 0
+    for result in results:
+        if result.ok:
+            if not args.quiet:
+                print(f"{result.input} -> {result.output}")
+        else:
+            failed += 1
+            print(f"imgen: error: {result.error}", file=sys.stderr)
+    if not results:
+        print("imgen: error: no images to enhance", file=sys.stderr)
+        return 1
+    return 1 if failed else 0
 
 
 def _format_size(n: int) -> str:

@@ -5,7 +5,8 @@
 
 Each model is trained by ``core.trainer.train`` on ``builtin:photos`` (the photos in
 ``resources/photos/``; the held-out ``resources/photos/test/`` are not used) in a scratch data
-root (``build/builtin-home``, or ``$IMGEN_BUILTIN_HOME``), then copied to
+root (``$IMGEN_BUILTIN_HOME``, default ``<system temp>/imgen-builtin-home``; not ``build/``,
+which packaging cleans), then copied to
 ``resources/models/<name>.safetensors`` with ``builtin: true`` in its metadata.
 
 The configurations are chosen for CPU training in about 10-15 minutes each on a shared
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,13 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BUILTINS: dict[str, dict] = {
-    "upscale-x2": dict(task="upscale", scale=2, image_size=48, batch_size=16, steps=700, lr=2e-3, width=32, extra={"blocks": 4},
+    "upscale-x2": dict(task="upscale", scale=2, image_size=48, batch_size=16, steps=1000, lr=2e-3, width=32, extra={"blocks": 4},
                        label="Upscale x2 (built-in)"),
-    "upscale-x4": dict(task="upscale", scale=4, image_size=96, batch_size=16, steps=600, lr=2e-3, width=32, extra={"blocks": 4},
+    "upscale-x4": dict(task="upscale", scale=4, image_size=96, batch_size=16, steps=800, lr=2e-3, width=32, extra={"blocks": 4},
                        label="Upscale x4 (built-in)"),
-    "denoise": dict(task="denoise", image_size=48, batch_size=16, steps=700, lr=2e-3, width=32, extra={"blocks": 5},
+    "denoise": dict(task="denoise", image_size=48, batch_size=16, steps=1000, lr=2e-3, width=32, extra={"blocks": 5},
                     noise_sigma=50.0, camera_noise=True, label="Denoise (built-in)"),
-    "inpaint": dict(task="inpaint", image_size=64, batch_size=8, steps=500, lr=2e-3, width=32, extra={"blocks": 4},
+    "inpaint": dict(task="inpaint", image_size=64, batch_size=8, steps=600, lr=2e-3, width=32, extra={"blocks": 4},
                     label="Inpaint (built-in)"),
 }
 MAX_BYTES = 10 * 1024 * 1024
@@ -80,7 +82,7 @@ def main() -> int:
     unknown = [n for n in args.names if n not in BUILTINS]
     if unknown:
         parser.error(f"unknown built-in(s) {', '.join(unknown)}; choose from {', '.join(BUILTINS)}")
-    home = Path(os.environ.get("IMGEN_BUILTIN_HOME", ROOT / "build" / "builtin-home"))
+    home = Path(os.environ.get("IMGEN_BUILTIN_HOME", Path(tempfile.gettempdir()) / "imgen-builtin-home"))
     for name in args.names or list(BUILTINS):
         train_one(name, home, args.seed)
     return 0
