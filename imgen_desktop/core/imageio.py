@@ -33,9 +33,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from PIL import Image
 
 from imgen_desktop.core.atomic import atomic_path
 from imgen_desktop.core.errors import ImageError
+
+# Pillow warns (inside Image.open) about images between its limit and twice that; our own limit
+# refuses them with a clear error instead, so the warning is noise. Installed once, at import.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 #: Largest image (width * height) that is opened: 100 megapixels (a 10000 x 10000 photo).
 MAX_PIXELS = 100_000_000
@@ -186,15 +191,17 @@ def load_image_bytes(data: bytes, name: str = "pasted", max_pixels: int | None =
 
 
 def _load(fp: BinaryIO, name: str, source: str, max_pixels: int | None) -> Photo:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     limit = int(max_pixels if max_pixels is not None else MAX_PIXELS)
+    # Pillow refuses images over twice MAX_IMAGE_PIXELS inside Image.open. Our limit is the one
+    # that counts: lift Pillow's threshold to it if it is lower, and turn Pillow's refusal (or
+    # its warning, under -W error) into the same clear error.
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < limit:
+        Image.MAX_IMAGE_PIXELS = limit
     try:
-        with warnings.catch_warnings():
-            # our own limit applies; Pillow's warning (not its hard error) is noise here
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(fp)  # reads the header only
-    except Image.DecompressionBombError as exc:
+        im = Image.open(fp)  # reads the header only
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         numbers = [int(n) for n in re.findall(r"\d+", str(exc))]
         raise _too_large(name, numbers[0] if numbers else 0, limit) from None
     except UnidentifiedImageError:
@@ -378,8 +385,6 @@ def save_format(path: str | os.PathLike, format: str | None = None) -> str:
 
 
 def _to_pil(photo: Photo, fmt: str):
-    from PIL import Image
-
     pixels, alpha = photo.pixels, photo.alpha
     gray = pixels.shape[2] == 1
     keep16 = photo.bit_depth == 16 and gray and alpha is None and fmt in ("PNG", "TIFF")

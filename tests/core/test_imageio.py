@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
+import warnings
 import zlib
 from pathlib import Path
 
@@ -376,6 +379,16 @@ def test_bomb_refused_from_header_before_decoding(tmp_path):
     path.write_bytes(_png_header_only(12000, 9000))
     with pytest.raises(ImageError, match=r"big.png.*108.0 megapixels.*limit of 100"):
         load_image(path)
+    # only our error, no Pillow warning on stderr beside it (pytest resets warning filters
+    # per test, so check in a fresh interpreter, as the CLI runs)
+    code = (
+        "import sys\n"
+        "from imgen_desktop.core.errors import ImageError\n"
+        "from imgen_desktop.core.imageio import load_image\n"
+        "try:\n    load_image(sys.argv[1])\nexcept ImageError as exc:\n    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert "megapixels" in proc.stdout and proc.stderr == "", proc.stderr
 
 
 def test_pillow_bomb_error_becomes_image_error(tmp_path):
@@ -383,6 +396,31 @@ def test_pillow_bomb_error_becomes_image_error(tmp_path):
     path.write_bytes(_png_header_only(60000, 60000))  # over Pillow's own hard limit
     with pytest.raises(ImageError, match=r"huge.png.*megapixels"):
         load_image(path)
+
+
+def test_no_bomb_warning_below_our_limit(tmp_path, recwarn):
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_header_only(10000, 9500))  # 95 MP: over Pillow's 89.5 MP warning level
+    with pytest.raises(ImageError, match="damaged or truncated"):  # opened, then no pixel data
+        load_image(path)
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_bomb_warning_as_error_is_still_a_clear_refusal(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_header_only(12000, 9000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageError, match="megapixels"):
+            load_image(path)
+
+
+def test_16bit_gray_with_transparent_value(tmp_path):
+    gray = np.array([[0, 1000], [65535, 1000]], dtype=np.uint16)
+    path = _save_pil(Image.fromarray(gray), tmp_path / "t.png", transparency=1000)
+    photo = load_image(path)
+    assert photo.bit_depth == 16
+    np.testing.assert_array_equal(photo.alpha, [[65535, 0], [65535, 0]])
 
 
 def test_pixel_limit_is_configurable(tmp_path, monkeypatch):
