@@ -372,6 +372,7 @@ def _png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_bomb_refused_from_header_before_decoding(tmp_path):
     # 12000 x 9000 = 108 MP: over our limit, under Pillow's hard limit; no pixel data exists,
     # so only a check made before decoding can produce the "megapixels" error
