@@ -201,8 +201,10 @@ class MainWindow(QMainWindow):
                 return
             self.train_panel.stop_and_wait()
         self.canvas.shutdown()
-        # the scanner may still be importing torch; destroying a running QThread aborts the
+        # no scan may start after closing (the fallback timer may still be pending); one that
+        # runs may still be importing torch, and destroying a running QThread aborts the
         # process, so wait for it (torch's import always finishes, if slowly on a busy machine)
+        self._scan_started = True
         self._scanner.wait()
         self._save_layout()
         super().closeEvent(event)

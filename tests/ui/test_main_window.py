@@ -104,3 +104,16 @@ def test_last_folders_remembered(imgen_home, tmp_path):
     remember_folder("open", str(tmp_path))
     assert last_folder("open") == str(tmp_path)
     assert "folders" in (imgen_home / "settings.ini").read_text()
+
+
+def test_closed_window_never_starts_a_scan(main_window, qtbot):
+    window = main_window(show=False)
+    window.close()
+    qtbot.wait(2500)  # past the fallback timer that starts the scan of a never-shown window
+    assert not window._scanner.isRunning() and not window._scanner.isFinished()
+
+
+def test_unshown_window_still_scans_devices(main_window, qtbot):
+    window = main_window(show=False)
+    label = window.findChild(QWidget, "deviceStatus")
+    qtbot.waitUntil(lambda: label.text().startswith("Device: "), timeout=120_000)
