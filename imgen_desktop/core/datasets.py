@@ -1,0 +1,322 @@
+"""Training datasets: a folder of pictures or a built-in set, cached in memory as uint8.
+
+* ``FOLDER`` — every image the image I/O reads, recursively; unreadable files are skipped,
+  counted and logged.
+* ``builtin:digits`` (UCI 8x8 handwritten digits), ``builtin:faces`` (25x25 LFW crops),
+  ``builtin:photos`` (the photos shipped in ``resources/photos``; random patches).
+
+Policies:
+
+* task ``generate`` — each picture is resized so its shorter side is ``image_size`` and centre
+  cropped (``builtin:photos``: random ``image_size`` patches of the photos downscaled to a
+  shorter side of ``4 * image_size``);
+* enhancement tasks — random clean ``image_size`` crops of the full-size pictures (pictures
+  smaller than the crop are upscaled first);
+* horizontal flips at random; channels from the data (1 if every picture is grayscale, else 3),
+  overridable with ``config.channels``.
+
+:class:`ImageDataset` yields batches in [-1, 1], NCHW, on the training device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from imgen_desktop.core.errors import DatasetError
+
+BUILTINS = ("digits", "faces", "photos")
+_FALLBACK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".tga")
+MAX_SIDE = 4096  # enhancement crops come from pictures downscaled to at most this side
+
+LogFn = Callable[[str], None]
+
+
+@dataclass
+class DatasetInfo:
+    """What the training panel shows about a dataset before training."""
+
+    name: str
+    count: int
+    channels: int
+    skipped: int = 0
+    thumbnails: list[np.ndarray] = field(default_factory=list)  # uint8 HxWxC
+    skipped_files: list[str] = field(default_factory=list)  # the first few, for the log
+
+
+# --- reading pictures --------------------------------------------------------------------
+
+def _find_images(folder: Path) -> list[Path]:
+    try:
+        from imgen_desktop.core.imageio import find_images
+    except ImportError:
+        return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _FALLBACK_EXTENSIONS)
+    return list(find_images(folder, recursive=True))
+
+
+def _to_uint8_hwc(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype == np.uint16:
+        arr = (arr >> 8).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.shape[2] == 2:  # gray + alpha
+        arr = arr[:, :, :1]
+    elif arr.shape[2] == 4:
+        arr = arr[:, :, :3]
+    return np.ascontiguousarray(arr)
+
+
+def load_picture(path: Path) -> np.ndarray:
+    """One picture as uint8 HxWxC (C = 1 or 3); raises on anything unreadable."""
+    try:
+        from imgen_desktop.core.imageio import load_image
+    except ImportError:
+        load_image = None
+    if load_image is not None:
+        return _to_uint8_hwc(np.asarray(load_image(path).pixels))
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode.startswith("I;16"):
+            return _to_uint8_hwc(np.asarray(im).astype(np.uint16))
+        if im.mode in ("1", "L", "LA", "I", "F"):
+            im = im.convert("L")
+        elif im.mode != "RGB":
+            im = im.convert("RGB")
+        return _to_uint8_hwc(np.asarray(im))
+
+
+def _is_gray(img: np.ndarray) -> bool:
+    if img.shape[2] == 1:
+        return True
+    step = max(1, max(img.shape[:2]) // 64)  # a subsample is enough to tell
+    sub = img[::step, ::step]
+    return bool((sub[..., 0] == sub[..., 1]).all() and (sub[..., 1] == sub[..., 2]).all())
+
+
+def _builtin_arrays(name: str) -> list[np.ndarray]:
+    from imgen_desktop.core.paths import resource_path
+
+    if name in ("digits", "faces"):
+        path = resource_path("data", f"{name}.npz")
+        if not path.is_file():
+            raise DatasetError(f"the built-in dataset {name!r} is missing from this installation ({path})")
+        with np.load(path) as data:
+            images = data["images"]
+        return [img[:, :, None] for img in images]
+    if name == "photos":
+        folder = resource_path("photos")
+        files = sorted(p for p in folder.glob("*") if p.is_file() and p.suffix.lower() in _FALLBACK_EXTENSIONS)
+        if not files:
+            raise DatasetError(f"the built-in photos are missing from this installation ({folder})")
+        return [load_picture(p) for p in files]
+    raise DatasetError(f"unknown built-in dataset 'builtin:{name}'; choose one of " + ", ".join(f"builtin:{b}" for b in BUILTINS))
+
+
+def _read_source(spec: str, log: LogFn | None = None) -> tuple[str, list[np.ndarray], list[str]]:
+    """``(display name, pictures, skipped file names)``."""
+    spec = (spec or "").strip()
+    if not spec:
+        raise DatasetError("no dataset given: choose a folder of pictures or builtin:digits / builtin:faces / builtin:photos")
+    if spec.startswith("builtin:"):
+        name = spec.split(":", 1)[1].strip().lower()
+        return spec, _builtin_arrays(name), []
+    folder = Path(spec).expanduser()
+    if not folder.exists():
+        raise DatasetError(f"dataset folder not found: {folder}")
+    if not folder.is_dir():
+        raise DatasetError(f"the dataset must be a folder of pictures, not a file: {folder}")
+    files = _find_images(folder)
+    pictures, skipped = [], []
+    for path in files:
+        try:
+            img = load_picture(path)
+            if img.shape[0] < 1 or img.shape[1] < 1:
+                raise ValueError("empty picture")
+            pictures.append(img)
+        except Exception as exc:  # noqa: BLE001 - any decoder error means "skip this file"
+            skipped.append(f"{path.name} ({str(exc).strip().splitlines()[0][:80] if str(exc).strip() else type(exc).__name__})")
+    if skipped and log is not None:
+        shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        log(f"skipped {len(skipped)} unreadable file(s) in {folder}: {shown}")
+    if not pictures:
+        if skipped:
+            raise DatasetError(f"none of the {len(skipped)} picture file(s) in {folder} could be read")
+        raise DatasetError(f"no pictures found in {folder} (looked for {', '.join(_FALLBACK_EXTENSIONS[:6])}, ...)")
+    return str(folder), pictures, skipped
+
+
+def _convert_channels(img: np.ndarray, channels: int) -> np.ndarray:
+    if img.shape[2] == channels:
+        return img
+    if channels == 1:
+        lum = img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114
+        return np.clip(lum + 0.5, 0, 255).astype(np.uint8)[:, :, None]
+    return np.repeat(img, 3, axis=2)
+
+
+def _resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    if img.shape[1] == width and img.shape[0] == height:
+        return img
+    mode_img = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
+    out = np.asarray(mode_img.resize((width, height), Image.Resampling.BICUBIC, reducing_gap=3.0 if width < img.shape[1] else None))
+    return _to_uint8_hwc(out)
+
+
+def _resize_shorter(img: np.ndarray, side: int, only_down: bool = False, only_up: bool = False) -> np.ndarray:
+    h, w = img.shape[:2]
+    short = min(h, w)
+    if short == side or (only_down and short < side) or (only_up and short > side):
+        return img
+    scale = side / short
+    return _resize(img, max(side, round(w * scale)), max(side, round(h * scale)))
+
+
+def _center_crop(img: np.ndarray, size: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return img[top : top + size, left : left + size]
+
+
+def _thumbnail(img: np.ndarray, size: int = 64) -> np.ndarray:
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    return _resize(img, max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def describe(spec: str, max_thumbs: int = 8) -> DatasetInfo:
+    """Count, channels, skipped files and a few thumbnails; DatasetError if nothing is usable."""
+    name, pictures, skipped = _read_source(spec)
+    channels = 1 if all(_is_gray(p) for p in pictures) else 3
+    thumbs = [_thumbnail(p) for p in pictures[:max_thumbs]]
+    return DatasetInfo(name=name, count=len(pictures), channels=channels, skipped=len(skipped), thumbnails=thumbs, skipped_files=skipped[:20])
+
+
+# --- the training dataset ----------------------------------------------------------------
+
+class ImageDataset:
+    """An in-memory dataset that yields ``[-1, 1]`` NCHW float batches on ``device``.
+
+    ``mode`` is "fixed" (every picture resized and centre-cropped once; the cache is one uint8
+    tensor) or "patches" (random ``image_size`` crops of the larger pictures at each batch).
+    """
+
+    def __init__(self, spec: str, image_size: int, task: str = "generate", channels: int = 0, log: LogFn | None = None) -> None:
+        import torch
+
+        self.spec = spec
+        self.image_size = int(image_size)
+        self.task = task
+        self.name, pictures, skipped = _read_source(spec, log)
+        self.skipped = len(skipped)
+        self.count = len(pictures)
+        data_channels = 1 if all(_is_gray(p) for p in pictures) else 3
+        self.data_channels = data_channels
+        self.channels = int(channels) if channels in (1, 3) else data_channels
+        pictures = [_convert_channels(p, self.channels) for p in pictures]
+        size = self.image_size
+        patches = task != "generate" or spec.strip().lower() == "builtin:photos"
+        self.mode = "patches" if patches else "fixed"
+        if patches:
+            if task == "generate":  # builtin:photos for generation: patches of a coarser view
+                pictures = [_resize_shorter(p, 4 * size) for p in pictures]
+            else:
+                pictures = [_resize_shorter(p, size, only_up=True) for p in pictures]
+                pictures = [p if max(p.shape[:2]) <= MAX_SIDE else _resize_shorter(p, round(min(p.shape[:2]) * MAX_SIDE / max(p.shape[:2]))) for p in pictures]
+            self._pictures = [torch.from_numpy(np.array(p.transpose(2, 0, 1), order="C")) for p in pictures]
+            areas = np.array([p.shape[1] * p.shape[2] for p in self._pictures], dtype=np.float64)
+            # bigger pictures give more distinct patches: pick pictures in proportion to sqrt(area)
+            weights = np.sqrt(areas)
+            self._weights = torch.from_numpy(weights / weights.sum())
+            self._cache = None
+        else:
+            fixed = [_center_crop(_resize_shorter(p, size), size) for p in pictures]
+            arr = np.stack([f.transpose(2, 0, 1) for f in fixed])  # N, C, S, S uint8
+            self._cache = torch.from_numpy(np.ascontiguousarray(arr))
+            self._pictures = None
+        self._perm = None
+        self._pos = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    # --- batches --------------------------------------------------------------------------
+    def _indices(self, n: int):
+        import torch
+
+        out = []
+        while len(out) < n:
+            if self._perm is None or self._pos >= len(self._perm):
+                self._perm = torch.randperm(self.count)
+                self._pos = 0
+            take = self._perm[self._pos : self._pos + n - len(out)]
+            self._pos += len(take)
+            out.extend(take.tolist())
+        return torch.tensor(out, dtype=torch.long)
+
+    def batch_uint8(self, batch_size: int, flip: bool = True):
+        """A uint8 (N, C, S, S) CPU batch (random order, random flips / crops)."""
+        import torch
+
+        s = self.image_size
+        if self._cache is not None:
+            batch = self._cache[self._indices(batch_size)]
+        else:
+            picks = torch.multinomial(self._weights, batch_size, replacement=True).tolist()
+            crops = []
+            for i in picks:
+                pic = self._pictures[i]
+                h, w = pic.shape[1:]
+                top = int(torch.randint(0, h - s + 1, ()).item())
+                left = int(torch.randint(0, w - s + 1, ()).item())
+                crops.append(pic[:, top : top + s, left : left + s])
+            batch = torch.stack(crops)
+        if flip:
+            mask = torch.rand(batch_size) < 0.5
+            if mask.any():
+                batch = batch.clone()
+                batch[mask] = batch[mask].flip(-1)
+        return batch
+
+    def to_device(self, batch_u8, device):
+        """uint8 CPU batch -> float [-1, 1] on ``device`` (pinned, non-blocking copy on CUDA)."""
+        if device.type == "cuda":
+            batch_u8 = batch_u8.pin_memory().to(device, non_blocking=True)
+        else:
+            batch_u8 = batch_u8.to(device)
+        return batch_u8.float().div_(127.5).sub_(1.0)
+
+    def batches(self, batch_size: int, device, flip: bool = True) -> Iterator:
+        """Endless iterator of training batches on ``device``."""
+        while True:
+            yield self.to_device(self.batch_uint8(batch_size, flip), device)
+
+    def fixed_batch(self, n: int, device, seed: int = 0):
+        """A deterministic batch of real pictures (for diagnostics and reconstructions)."""
+        import torch
+
+        state = torch.get_rng_state()
+        perm, pos = self._perm, self._pos
+        try:
+            torch.manual_seed(seed)
+            self._perm, self._pos = None, 0
+            batch = self.batch_uint8(min(n, self.count) if self._cache is not None else n, flip=False)
+        finally:
+            torch.set_rng_state(state)
+            self._perm, self._pos = perm, pos
+        return self.to_device(batch, device)
+
+    def info(self) -> str:
+        what = f"{self.count} picture(s)"
+        if self.skipped:
+            what += f" ({self.skipped} unreadable skipped)"
+        kind = "grayscale" if self.channels == 1 else "RGB"
+        how = f"random {self.image_size}px patches" if self.mode == "patches" else f"{self.image_size}x{self.image_size}"
+        return f"dataset {self.name}: {what}, {kind}, {how}"

@@ -1,0 +1,496 @@
+"""The one training loop for every family and task.
+
+``train(config, on_event, token)`` resolves the device, loads the dataset, builds the recipe
+from the registry, and runs steps while emitting plain-data events. Between steps it checks
+the control token (pause blocks with the model loaded; stop saves and exports). A run lives in
+``$IMGEN_HOME/runs/NAME/``:
+
+* ``config.json`` — the TrainConfig;
+* ``metrics.jsonl`` — one JSON object per line, each with ``step``;
+* ``samples/step_000200.png`` — sample grids (other kinds: ``step_000200_<kind>.png``);
+* ``checkpoint.pt`` — networks, optimizers, EMA, step, RNG states and config, written
+  atomically, loaded with ``torch.load(weights_only=True)``.
+
+At the end or on stop the inference network is exported to ``$IMGEN_HOME/models/NAME.safetensors``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import re
+import time
+import traceback
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imgen_desktop.core import paths
+from imgen_desktop.core.atomic import atomic_path, write_text_atomic
+from imgen_desktop.core.config import TrainConfig
+from imgen_desktop.core.control import ControlToken
+from imgen_desktop.core.errors import ImgenError, TrainingError
+from imgen_desktop.core.events import (
+    CheckpointSaved,
+    EventCallback,
+    Failed,
+    Finished,
+    Health,
+    Log,
+    Metrics,
+    Progress,
+    Samples,
+)
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+CHECKPOINT_VERSION = 1
+# Fields that define the networks: on resume they always come from the run's saved config.
+ARCH_FIELDS = (
+    "family", "task", "scale", "data", "image_size", "channels", "z_dim", "width", "gan_loss", "spectral_norm",
+    "ema", "latent_dim", "rnn_steps", "rnn_hidden",
+)
+_PROGRESS_INTERVAL_S = 0.2
+
+
+def run_dir(run_name: str) -> Path:
+    """The folder of the run ``run_name`` (not created)."""
+    return paths.runs_dir() / run_name
+
+
+def load_metrics(run_name: str) -> list[dict]:
+    """The parsed ``metrics.jsonl`` of a run (each dict has ``step``); [] if there is none."""
+    path = run_dir(run_name) / METRICS
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+        if isinstance(row, dict) and "step" in row:
+            out.append(row)
+    return out
+
+
+def load_run_config(run_name: str) -> TrainConfig:
+    """The saved config of a run (to resume it); ImgenError if there is no such run."""
+    path = run_dir(run_name) / CONFIG
+    if not path.is_file():
+        raise ImgenError(f"no run named {run_name!r} in {paths.runs_dir()}")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ImgenError(f"the run {run_name!r} has a corrupt {CONFIG} ({exc})") from None
+
+
+def has_checkpoint(run_name: str) -> bool:
+    return (run_dir(run_name) / CHECKPOINT).is_file()
+
+
+def auto_name(config: TrainConfig) -> str:
+    """``gan-digits-20260126-1530`` (unique among runs and models)."""
+    from imgen_desktop.core.store import ModelStore
+
+    data = config.data.split(":", 1)[1] if config.data.startswith("builtin:") else Path(config.data).name
+    data = re.sub(r"[^A-Za-z0-9._+-]+", "-", data).strip("-.")[:30] or "data"
+    task = "" if config.task == "generate" else f"-{config.task}" + (f"x{config.scale}" if config.task == "upscale" else "")
+    base = f"{config.family}{task}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    store = ModelStore()
+    name, i = base, 2
+    while store.exists(name) or run_dir(name).exists():
+        name, i = f"{base}-{i}", i + 1
+    return name
+
+
+def train(config: TrainConfig, on_event: EventCallback, token: ControlToken | None = None, resume: bool = False) -> Finished | Failed:
+    """Train (or, with ``resume=True``, continue the run ``config.name``).
+
+    Emits events through ``on_event`` and returns the final :class:`Finished` or
+    :class:`Failed` (also emitted). Never raises for problems the user can fix.
+    """
+    run = _Run(config, on_event, token or ControlToken(), resume)
+    try:
+        return run.run()
+    except ImgenError as exc:
+        return run.fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - report every failure as an event, keep the app alive
+        if _is_oom(exc):
+            return run.fail(
+                f"out of memory on {run.device_name} at step {run.step}; try a smaller batch size "
+                f"(now {run.config.batch_size}) or image size (now {run.config.image_size})"
+            )
+        run.emit(Log("".join(traceback.format_exception(exc)).rstrip(), "error"))
+        return run.fail(f"training failed at step {run.step}: {type(exc).__name__}: {exc}")
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    return isinstance(exc, (RuntimeError, MemoryError)) and ("out of memory" in str(exc).lower() or isinstance(exc, MemoryError))
+
+
+class _NonFinite(Exception):
+    def __init__(self, step: int, what: str) -> None:
+        super().__init__(what)
+        self.step = step
+        self.what = what
+
+
+class _Run:
+    def __init__(self, config: TrainConfig, on_event: EventCallback, token: ControlToken, resume: bool) -> None:
+        self.config = dataclasses.replace(config, extra=dict(config.extra))
+        self.on_event = on_event
+        self.token = token
+        self.resume = resume
+        self.step = 0
+        self.device_name = "the device"
+        self.dir: Path | None = None
+        self.last_checkpoint_step: int | None = None
+
+    # --- events ---------------------------------------------------------------------------
+    def emit(self, event) -> None:
+        self.on_event(event)
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.emit(Log(message, level))
+
+    def fail(self, message: str) -> Failed:
+        event = Failed(self.step, message, str(self.dir or ""))
+        self.emit(event)
+        return event
+
+    # --- set-up ---------------------------------------------------------------------------
+    def _prepare_run_folder(self) -> dict | None:
+        """Create or reopen the run folder; return the checkpoint to resume from (or None)."""
+        import torch
+
+        cfg = self.config
+        if self.resume:
+            if not cfg.name:
+                raise ImgenError("to resume, give the name of the run")
+            saved = load_run_config(cfg.name)
+            if not has_checkpoint(cfg.name):
+                raise ImgenError(f"the run {cfg.name!r} has no checkpoint to resume from")
+            changed = [f for f in ARCH_FIELDS if getattr(cfg, f) != getattr(saved, f)]
+            self.config = cfg = dataclasses.replace(cfg, **{f: getattr(saved, f) for f in ARCH_FIELDS})
+            if changed and not cfg.extra.get("_quiet_resume"):
+                self.log(f"resuming {cfg.name}: kept the run's {', '.join(changed)}")
+            self.dir = run_dir(cfg.name)
+            try:
+                state = torch.load(self.dir / CHECKPOINT, map_location="cpu", weights_only=True)
+            except Exception as exc:  # noqa: BLE001
+                raise ImgenError(f"the checkpoint of run {cfg.name!r} could not be read ({exc})") from None
+            return state
+        if not cfg.name:
+            cfg.name = auto_name(cfg)
+        from imgen_desktop.core.store import ModelStore, validate_name
+
+        validate_name(cfg.name)
+        folder = run_dir(cfg.name)
+        if has_checkpoint(cfg.name) or (folder / METRICS).is_file():
+            raise ImgenError(f"a run named {cfg.name!r} already exists; resume it (--resume {cfg.name}) or choose another name")
+        if ModelStore().exists(cfg.name):
+            raise ImgenError(f"a model named {cfg.name!r} already exists; choose another name")
+        self.dir = folder
+        return None
+
+    def run(self) -> Finished | Failed:
+        import torch
+
+        from imgen_desktop.core import models as registry
+        from imgen_desktop.core.datasets import ImageDataset
+        from imgen_desktop.core.devices import resolve_device
+        from imgen_desktop.core.health import HealthMonitor
+        from imgen_desktop.core.models.base import Amp
+
+        self.config.validate()
+        state = self._prepare_run_folder()
+        cfg = self.config
+        device = resolve_device(cfg.device)
+        self.device_name = str(device)
+        arch = registry.for_training(cfg.family, cfg.task)
+        dataset = ImageDataset(cfg.data, cfg.image_size, cfg.task, cfg.channels, log=lambda m: self.log(m, "warning"))
+        self.dataset = dataset
+        channels = dataset.channels
+        if state is None:
+            cfg.channels = channels  # record what the data gave, so a resume rebuilds the same nets
+        self.log(dataset.info())
+
+        _seed_everything(cfg.seed)
+        amp = Amp(device, cfg.amp)
+        recipe = arch.recipe(cfg, channels, device, amp)
+        self.recipe = recipe
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "samples").mkdir(exist_ok=True)
+        write_text_atomic(self.dir / CONFIG, cfg.to_json())
+
+        elapsed_before = 0.0
+        if state is not None:
+            try:
+                recipe.load_state_dict(state["recipe"])
+            except (KeyError, RuntimeError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                raise ImgenError(f"the checkpoint of run {cfg.name!r} does not match its networks ({first})") from None
+            self.step = int(state["step"])
+            self.last_checkpoint_step = self.step
+            elapsed_before = float(state.get("elapsed_s", 0.0))
+            _set_rng_state(state.get("rng", {}))
+            self._truncate_metrics(self.step)
+            self.log(f"resumed {cfg.name} at step {self.step}")
+        else:
+            self._truncate_metrics(0)
+        amp_note = f", mixed precision {str(amp.dtype).replace('torch.', '')}" if amp.enabled else ""
+        self.log(f"training {cfg.family.upper()} {cfg.task} on {device}{amp_note}: {cfg.steps} steps, batch {cfg.batch_size}, run folder {self.dir}")
+        return self._loop(recipe, dataset, device, elapsed_before, HealthMonitor(cfg.family))
+
+    # --- the loop ---------------------------------------------------------------------------
+    def _loop(self, recipe, dataset, device, elapsed_before: float, monitor) -> Finished | Failed:
+        cfg = self.config
+        total = int(cfg.steps)
+        log_every = max(1, min(10, total // 100))
+        batches = dataset.batches(cfg.batch_size, device)
+        diag_batch = dataset.fixed_batch(min(64, max(8, cfg.batch_size)), device, seed=cfg.seed + 1)
+        acc: dict[str, list[float]] = {}
+        durations: deque[float] = deque(maxlen=50)
+        active = 0.0  # seconds spent training in this session (pauses excluded)
+        last_progress = 0.0
+        last_sampled = -1
+        stopped = False
+        start_step = self.step
+        self._emit_progress(total, elapsed_before, None, 0.0)
+        while self.step < total:
+            if self.token.checkpoint():
+                stopped = True
+                break
+            t0 = time.perf_counter()
+            batch = next(batches)
+            values = recipe.train_step(batch, self.step)
+            self.step += 1
+            bad = [k for k, v in values.items() if k.startswith("loss") and not math.isfinite(float(v))]
+            if bad:
+                return self._non_finite(f"{bad[0]} became {values[bad[0]]}")
+            for k, v in values.items():
+                acc.setdefault(k, []).append(float(v))
+            line: dict[str, float] = {}
+            if self.step % log_every == 0 or self.step == total:
+                line.update({k: float(np.mean(v)) for k, v in acc.items()})
+                acc.clear()
+            sample_now = bool(cfg.sample_every) and self.step % cfg.sample_every == 0
+            if self.token.take_sample_request() or sample_now or self.step == total:
+                line.update(self._sample_and_diagnose(recipe, diag_batch, monitor))
+                last_sampled = self.step
+            if line:
+                self._write_metrics(line, elapsed_before + active)
+            if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < total:
+                self._save_checkpoint(recipe, elapsed_before + active + time.perf_counter() - t0)
+            dt = time.perf_counter() - t0
+            active += dt
+            durations.append(dt)
+            now = time.monotonic()
+            if now - last_progress >= _PROGRESS_INTERVAL_S or self.step == total:
+                last_progress = now
+                per_step = sum(durations) / len(durations)
+                self._emit_progress(total, elapsed_before + active, per_step * (total - self.step), cfg.batch_size / per_step if per_step > 0 else 0.0)
+        if stopped and last_sampled != self.step and self.step > start_step:
+            line = self._sample_and_diagnose(recipe, diag_batch, monitor)
+            self._write_metrics(line, elapsed_before + active)
+        if self.step > start_step or self.last_checkpoint_step != self.step:
+            self._save_checkpoint(recipe, elapsed_before + active)
+        return self._finish(recipe, elapsed_before + active, stopped)
+
+    def _emit_progress(self, total: int, elapsed: float, eta: float | None, ips: float) -> None:
+        self.emit(Progress(self.step, total, elapsed, eta, ips))
+
+    def _sample_and_diagnose(self, recipe, real, monitor) -> dict[str, float]:
+        import torch
+
+        seed = self.config.seed + 12345  # fixed: grids are comparable across steps
+        cpu_state = torch.get_rng_state()
+        try:
+            n = 64 if self.config.image_size <= 32 else 36 if self.config.image_size <= 64 else 16
+            if self.config.task != "generate":
+                n = min(n, 8)
+            outputs = recipe.sample(n, seed, real=real[:n])
+            values = {k: float(v) for k, v in (recipe.diagnostics(real, self.step) or {}).items()}
+        finally:
+            torch.set_rng_state(cpu_state)  # sampling must not change the training's random stream
+        for kind, images in outputs.items():
+            images = np.asarray(images)
+            columns = 3 if kind == "enhanced" else 0
+            self.emit(Samples(self.step, images, kind, columns))
+            self._save_grid(images, kind, columns)
+        for event in monitor.update(self.step, values):
+            self.emit(event)
+        return values
+
+    def _save_grid(self, images: np.ndarray, kind: str, columns: int) -> None:
+        from PIL import Image
+
+        from imgen_desktop.core.generate import make_grid
+
+        grid = make_grid(images, columns)
+        suffix = "" if kind == "samples" else f"_{kind}"
+        path = self.dir / "samples" / f"step_{self.step:06d}{suffix}.png"
+        with atomic_path(path) as tmp:
+            Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid).save(tmp, format="PNG")
+
+    def _write_metrics(self, values: dict[str, float], elapsed: float) -> None:
+        row = {"step": self.step, "time": round(elapsed, 3), **{k: _json_float(v) for k, v in values.items()}}
+        with open(self.dir / METRICS, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+        self.emit(Metrics(self.step, dict(values)))
+        self._last_metrics = {**getattr(self, "_last_metrics", {}), **values}
+
+    def _truncate_metrics(self, step: int) -> None:
+        """Keep only the lines up to ``step`` so a resumed curve continues without duplicates."""
+        path = self.dir / METRICS
+        if not path.is_file():
+            return
+        rows = [r for r in load_metrics(self.config.name) if int(r["step"]) <= step]
+        write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
+        for r in rows:
+            self._last_metrics = {**getattr(self, "_last_metrics", {}), **{k: v for k, v in r.items() if k not in ("step", "time")}}
+
+    # --- checkpoint / export ------------------------------------------------------------------
+    def _check_weights(self, recipe) -> None:
+        import torch
+
+        for name, net in recipe.networks().items():
+            for pname, p in net.state_dict().items():
+                if torch.is_tensor(p) and p.is_floating_point() and not bool(torch.isfinite(p).all()):
+                    raise _NonFinite(self.step, f"weights of {name} ({pname}) became non-finite")
+
+    def _save_checkpoint(self, recipe, elapsed: float) -> None:
+        import torch
+
+        try:
+            self._check_weights(recipe)
+        except _NonFinite as exc:  # never overwrite the last good checkpoint with broken weights
+            raise TrainingError(self._non_finite_message(exc.what)) from None
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "step": self.step,
+            "elapsed_s": float(elapsed),
+            "recipe": recipe.state_dict(),
+            "rng": _get_rng_state(),
+            "config": self.config.to_dict(),
+        }
+        path = self.dir / CHECKPOINT
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        self.last_checkpoint_step = self.step
+        self.emit(CheckpointSaved(self.step, str(path)))
+
+    def _non_finite_message(self, what: str) -> str:
+        kept = (
+            f"the last good checkpoint (step {self.last_checkpoint_step}) is kept in {self.dir}"
+            if self.last_checkpoint_step is not None
+            else "no checkpoint had been saved yet"
+        )
+        return f"training diverged at step {self.step}: {what}; {kept}. Try a lower learning rate (now {self.config.lr:g})."
+
+    def _non_finite(self, what: str) -> Failed:
+        return self.fail(self._non_finite_message(what))
+
+    def _finish(self, recipe, elapsed: float, stopped: bool) -> Finished:
+        from imgen_desktop.core.store import ModelStore
+
+        cfg = self.config
+        net, arch_id, arch_params = recipe.export()
+        summary = {k: _json_float(v) for k, v in getattr(self, "_last_metrics", {}).items() if k.startswith(("loss", "health"))}
+        meta = {
+            "family": cfg.family,
+            "task": cfg.task,
+            "scale": int(cfg.scale) if cfg.task == "upscale" else 1,
+            "channels": int(recipe.channels),
+            "arch": arch_id,
+            "arch_params": arch_params,
+            "dataset": cfg.data,
+            "steps": self.step,
+            "image_size": int(cfg.image_size),
+            "created": time.time(),
+            "metrics": summary,
+            "config": cfg.to_dict(),
+            "train_time_s": round(elapsed, 1),
+        }
+        store = ModelStore()
+        info = store.save(cfg.name, {k: v for k, v in net.state_dict().items()}, meta)
+        how = "stopped" if stopped else "finished"
+        self.log(f"{how} at step {self.step}; model saved to {info.path}")
+        event = Finished(self.step, cfg.name, str(info.path), str(self.dir), stopped, {"elapsed_s": elapsed, **summary})
+        self.emit(event)
+        return event
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _json_float(v: float) -> float | str:
+    v = float(v)
+    return v if math.isfinite(v) else str(v)
+
+
+def _seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _get_rng_state() -> dict[str, Any]:
+    import torch
+
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "python": _python_state_to_plain(random.getstate()),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _python_state_to_plain(state) -> list:
+    version, internal, gauss = state
+    return [int(version), torch_long(internal), gauss]
+
+
+def torch_long(values) -> Any:
+    import torch
+
+    return torch.tensor(list(values), dtype=torch.int64)
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import torch
+
+    if "torch" in state:
+        torch.set_rng_state(state["torch"])
+    if "numpy" in state:
+        s = state["numpy"]
+        np.random.set_state(("MT19937", s["keys"].numpy().astype(np.uint32), s["pos"], s["has_gauss"], s["gauss"]))
+    if "python" in state:
+        version, internal, gauss = state["python"]
+        random.setstate((version, tuple(int(x) for x in internal.tolist()), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        try:
+            torch.cuda.set_rng_state_all(state["cuda"])
+        except (RuntimeError, IndexError):
+            pass  # a different number of GPUs now: keep the fresh CUDA streams
+
+
+__all__ = ["train", "load_metrics", "run_dir", "load_run_config", "has_checkpoint", "auto_name", "Health"]
