@@ -53,6 +53,15 @@ SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
 _FORMAT_ALIASES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF"}
 
 _ORIENTATION_TAG = 0x0112
+# TIFF tags that describe a file's pixel layout rather than the photo. A TIFF's EXIF as Pillow
+# reads it is its whole first IFD, so these would come along and, written into another file
+# (a TIFF especially), describe the wrong size, compression or strips. They are dropped.
+_LAYOUT_TAGS = frozenset({
+    254, 255, 256, 257, 258, 259, 262, 263, 264, 265, 266, 269, 273, 277, 278, 279, 280, 281,
+    284, 288, 289, 290, 291, 292, 293, 317, 320, 322, 323, 324, 325, 330, 332, 338, 339, 340,
+    341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 530, 531, 532,
+    700, 33723, 34377, 34675, 37724,  # XMP, IPTC, Photoshop, ICC, Photoshop layers: not EXIF
+})
 
 
 @dataclass
@@ -247,6 +256,10 @@ def _exif_of(im) -> tuple[bytes | None, int]:
         orientation = 1
     if _ORIENTATION_TAG in exif:
         exif[_ORIENTATION_TAG] = 1
+    for tag in _LAYOUT_TAGS.intersection(exif.keys()):
+        del exif[tag]
+    if not len(exif):
+        return None, orientation
     try:
         return exif.tobytes(), orientation
     except Exception:

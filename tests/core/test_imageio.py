@@ -238,6 +238,24 @@ def test_exif_orientation_jpeg(tmp_path):
         assert im.size == (16, 32) and im.getexif()[0x0112] == 1 and im.getexif()[0x010F] == "TestCam"
 
 
+def test_tiff_exif_keeps_no_layout_tags(tmp_path):
+    """A TIFF's EXIF is its whole first IFD; width, strips etc. must not travel to the next file."""
+    rgb = _rgb(20, 30)
+    src = _save_pil(Image.fromarray(rgb), tmp_path / "a.tif", exif=_exif(6))
+    photo = load_image(src)
+    with Image.open(src) as im:
+        np.testing.assert_array_equal(photo.pixels, np.asarray(ImageOps.exif_transpose(im)))
+    kept = Image.Exif()
+    kept.load(photo.exif)
+    assert kept[0x010F] == "TestCam" and kept.get(0x0112, 1) == 1
+    assert not {256, 257, 258, 259, 273, 279}.intersection(kept.keys())
+    bigger = Photo(np.repeat(np.repeat(photo.pixels, 2, axis=0), 2, axis=1), icc=photo.icc, exif=photo.exif)
+    for ext in (".tif", ".png", ".jpg"):
+        again = load_image(save_image(bigger, tmp_path / f"big{ext}"))
+        assert again.pixels.shape == bigger.pixels.shape, ext
+    np.testing.assert_array_equal(load_image(tmp_path / "big.tif").pixels, bigger.pixels)
+
+
 def test_no_exif_gives_none(tmp_path):
     assert load_image(_save_pil(Image.fromarray(_rgb()), tmp_path / "a.png")).exif is None
 
