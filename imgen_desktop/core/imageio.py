@@ -6,7 +6,9 @@ optional alpha plane of the same dtype, the ICC profile and EXIF block of the so
 Loading
     PNG, JPEG, WebP, TIFF (first page), BMP and GIF (first frame). EXIF orientation is
     applied to the pixels (the same eight cases as ``PIL.ImageOps.exif_transpose``) and the
-    kept EXIF says orientation 1, so saving never rotates twice. Pillow modes: 1, L, LA, La,
+    kept EXIF says orientation 1 (or has no orientation tag: Pillow applies a TIFF's own
+    orientation while loading and drops the tag), so saving never rotates twice. Tags that
+    describe a TIFF's layout (size, strips, compression) are not kept as EXIF. Pillow modes: 1, L, LA, La,
     P/PA (palette transparency becomes alpha), RGB (tRNS becomes alpha), RGBA, RGBa, RGBX,
     CMYK (converted to sRGB through its ICC profile when it has one), YCbCr/LAB/HSV, and
     16-bit gray (I;16, I;16B, I;16L, I) which stays 16-bit.
@@ -17,7 +19,7 @@ Loading
 Saving
     PNG, JPEG, WebP, TIFF, chosen from the extension or ``format=``; written atomically.
     Alpha is kept except in JPEG, which has none: there the image is flattened on white.
-    ICC and EXIF are written in all four formats. 16 bits are kept for gray images in PNG and
+    ICC and EXIF are written in all four formats (EXIF over JPEG's 64 KB segment is dropped). 16 bits are kept for gray images in PNG and
     TIFF; other 16-bit cases (colour, gray + alpha, JPEG, WebP) are rounded to 8 bits.
     WebP at ``quality >= 100`` is written lossless; WebP has no gray mode, so gray is saved
     as RGB.
@@ -434,12 +436,13 @@ def save_image(photo: Photo, path: str | os.PathLike, format: str | None = None,
     kwargs: dict = {}
     if photo.icc:
         kwargs["icc_profile"] = photo.icc
-    if photo.exif:
+    if photo.exif and not (fmt == "JPEG" and len(photo.exif) > 65000):  # JPEG's EXIF segment is <= 64 KB
         kwargs["exif"] = photo.exif
     if fmt == "JPEG":
         kwargs.update(quality=quality, optimize=True)
     elif fmt == "WEBP":
-        kwargs.update(quality=quality, lossless=quality >= 100, method=4)
+        # exact: lossless WebP would otherwise rewrite the colour under fully transparent pixels
+        kwargs.update(quality=quality, lossless=quality >= 100, exact=quality >= 100, method=4)
     elif fmt == "PNG":
         kwargs.update(compress_level=6)
     elif fmt == "TIFF":

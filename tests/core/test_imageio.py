@@ -256,6 +256,16 @@ def test_tiff_exif_keeps_no_layout_tags(tmp_path):
     np.testing.assert_array_equal(load_image(tmp_path / "big.tif").pixels, bigger.pixels)
 
 
+def test_oversized_exif_is_dropped_for_jpeg_only(tmp_path):
+    exif = _exif(1)
+    exif[0x010E] = "x" * 70000  # ImageDescription: more than a JPEG EXIF segment holds
+    photo = photo_from_array(_rgb(8, 8), exif=exif.tobytes())
+    assert load_image(save_image(photo, tmp_path / "a.jpg")).exif is None
+    kept = Image.Exif()
+    kept.load(load_image(save_image(photo, tmp_path / "a.png")).exif)
+    assert len(kept[0x010E]) == 70000
+
+
 def test_no_exif_gives_none(tmp_path):
     assert load_image(_save_pil(Image.fromarray(_rgb()), tmp_path / "a.png")).exif is None
 
@@ -279,6 +289,7 @@ def test_icc_and_exif_kept_through_load_and_save(tmp_path, ext):
 @pytest.mark.parametrize("ext", [".png", ".webp", ".tif"])
 def test_save_keeps_alpha(tmp_path, ext):
     rgba = RNG.integers(0, 256, (8, 8, 4), dtype=np.uint8)
+    rgba[0, :, 3] = 0  # fully transparent pixels keep their colour too (lossless WebP: exact)
     out = save_image(photo_from_array(rgba), tmp_path / f"a{ext}", quality=100)
     again = load_image(out)
     np.testing.assert_array_equal(again.alpha, rgba[:, :, 3])
