@@ -1,0 +1,169 @@
+"""The training loop: a real (tiny) GAN run that learns, stop, kill + resume, divergence, bad data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from imgen_desktop.core.config import TrainConfig
+from imgen_desktop.core.control import ControlToken
+from imgen_desktop.core.events import CheckpointSaved, Failed, Finished, Metrics, Progress, Samples
+from imgen_desktop.core.store import ModelStore
+from imgen_desktop.core.trainer import load_metrics, run_dir, train
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(family="gan", task="generate", data="builtin:digits", image_size=16, width=8, z_dim=16, batch_size=16,
+                steps=10, lr=1e-3, sample_every=5, checkpoint_every=5, device="cpu", name="tiny", ema=0.9)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+class Recorder(list):
+    def __call__(self, event):
+        self.append(event)
+
+    def of(self, kind):
+        return [e for e in self if isinstance(e, kind)]
+
+
+class Kill(BaseException):
+    """Stands in for the process dying: not an Exception, so the trainer does not handle it."""
+
+
+def _mean_std(images_u8: np.ndarray) -> tuple[float, float]:
+    x = images_u8.astype(np.float32) / 127.5 - 1.0
+    return float(x.mean()), float(x.std())
+
+
+def test_tiny_gan_run_learns_and_exports():
+    from imgen_desktop.core.datasets import ImageDataset
+    from imgen_desktop.core.generate import load_generator
+    from imgen_desktop.core.models.base import Amp
+    from imgen_desktop.core.models.gan import GanRecipe
+
+    cfg = tiny(steps=40, sample_every=20, checkpoint_every=0, name="learn")
+    torch.manual_seed(cfg.seed)
+    untrained = GanRecipe(cfg, 1, torch.device("cpu"), Amp(torch.device("cpu"))).sample(64, 3)["samples"]
+    data = ImageDataset("builtin:digits", 16)._cache.numpy().transpose(0, 2, 3, 1)
+    events = Recorder()
+    result = train(cfg, events)
+    assert isinstance(result, Finished), getattr(result, "message", result)
+    assert result.step == 40 and not result.stopped_early
+
+    data_mean, data_std = _mean_std(data)
+    m0, s0 = _mean_std(untrained)
+    trained = load_generator("learn").sample(64, 3)
+    m1, s1 = _mean_std(trained)
+    # the generator starts as a flat grey field; after training its pictures move toward the digits':
+    # darker background (mean) and real contrast (std)
+    assert abs(m1 - data_mean) < 0.75 * abs(m0 - data_mean)
+    assert s1 > 10 * s0 and s1 > 0.2 * data_std
+
+    steps = [e.step for e in events.of(Progress)]
+    assert steps[-1] == 40 and steps == sorted(steps)
+    last = events.of(Progress)[-1]
+    assert last.images_per_s > 0 and last.eta_s == 0
+    metrics = events.of(Metrics)
+    assert {"loss.g", "loss.d", "grad.g", "grad.d", "lr"} <= set(metrics[0].values)
+    assert any("health.diversity" in m.values for m in metrics)
+    samples = events.of(Samples)
+    assert [s.step for s in samples] == [20, 40] and samples[0].images.dtype == np.uint8
+    assert samples[0].images.shape == (64, 16, 16, 1)
+
+    folder = run_dir("learn")
+    assert json.loads((folder / "config.json").read_text())["family"] == "gan"
+    assert (folder / "samples" / "step_000020.png").is_file() and (folder / "samples" / "step_000040.png").is_file()
+    assert [r["step"] for r in load_metrics("learn")][-1] == 40
+    info = ModelStore().get("learn")
+    meta = info.meta
+    assert meta["family"] == "gan" and meta["task"] == "generate" and meta["arch"] == "gan.dcgan"
+    assert meta["channels"] == 1 and meta["steps"] == 40 and meta["image_size"] == 16
+    assert meta["arch_params"] == {"z_dim": 16, "channels": 1, "width": 8, "image_size": 16}
+    assert meta["dataset"] == "builtin:digits" and "loss.g" in meta["metrics"] and meta["config"]["lr"] == 1e-3
+
+
+def test_stop_saves_checkpoint_and_model():
+    token = ControlToken()
+    events = Recorder()
+
+    def on_event(event):
+        events(event)
+        if isinstance(event, Progress) and event.step >= 3:
+            token.stop()
+
+    result = train(tiny(steps=50, checkpoint_every=0, sample_every=0, name="stopme"), on_event, token)
+    assert isinstance(result, Finished) and result.stopped_early
+    assert 3 <= result.step < 50
+    state = torch.load(run_dir("stopme") / "checkpoint.pt", weights_only=True)
+    assert state["step"] == result.step
+    assert ModelStore().get("stopme").steps == result.step
+    assert events.of(CheckpointSaved)[-1].step == result.step
+    assert events.of(Samples), "a stopped run still shows its last samples"
+
+
+def test_kill_then_resume_continues_step_counter_and_curve():
+    events = Recorder()
+
+    def dies_after_step_8(event):
+        events(event)
+        if isinstance(event, Metrics) and event.step >= 8:
+            raise Kill()
+
+    with pytest.raises(Kill):
+        train(tiny(steps=10, checkpoint_every=5, sample_every=0, name="crashy"), dies_after_step_8)
+    assert torch.load(run_dir("crashy") / "checkpoint.pt", weights_only=True)["step"] == 5
+    assert max(r["step"] for r in load_metrics("crashy")) == 8  # lines past the checkpoint exist
+
+    resumed = Recorder()
+    result = train(tiny(steps=12, checkpoint_every=5, sample_every=0, name="crashy"), resumed, resume=True)
+    assert isinstance(result, Finished), getattr(result, "message", result)
+    assert result.step == 12
+    assert resumed.of(Progress)[0].step == 5
+    steps = [r["step"] for r in load_metrics("crashy")]
+    assert steps == sorted(set(steps)), "metrics steps strictly increasing, no duplicates"
+    assert steps[0] == 1 and steps[-1] == 12 and 6 in steps
+    assert torch.load(run_dir("crashy") / "checkpoint.pt", weights_only=True)["step"] == 12
+    assert ModelStore().get("crashy").steps == 12
+
+
+def test_name_clash_without_resume_fails():
+    assert isinstance(train(tiny(steps=2, name="dup"), Recorder()), Finished)
+    result = train(tiny(steps=2, name="dup"), Recorder())
+    assert isinstance(result, Failed) and "--resume dup" in result.message
+
+
+def test_non_finite_loss_stops_naming_the_step_and_keeps_checkpoint(monkeypatch):
+    from imgen_desktop.core.models import gan
+
+    real_step = gan.GanRecipe.train_step
+
+    def diverging(self, batch, step):
+        values = real_step(self, batch, step)
+        if step >= 5:  # the 6th step
+            values["loss.g"] = float("nan")
+        return values
+
+    monkeypatch.setattr(gan.GanRecipe, "train_step", diverging)
+    events = Recorder()
+    result = train(tiny(steps=20, checkpoint_every=3, sample_every=0, name="nan"), events)
+    assert isinstance(result, Failed)
+    assert "step 6" in result.message and "checkpoint (step 3)" in result.message
+    assert events[-1] is result
+    state = torch.load(run_dir("nan") / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 3
+    for tensor in state["recipe"]["networks"]["G"].values():
+        assert torch.isfinite(tensor.float()).all()
+    assert not ModelStore().exists("nan")
+
+
+def test_empty_folder_fails_before_training(tmp_path):
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    events = Recorder()
+    result = train(tiny(data=str(empty), name="empty"), events)
+    assert isinstance(result, Failed) and "no pictures found" in result.message
+    assert not events.of(Progress) and not events.of(Metrics)
+    assert not (run_dir("empty") / "checkpoint.pt").exists()
