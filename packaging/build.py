@@ -202,9 +202,11 @@ def build_archive(bundle: Path, dist: Path, ver: str) -> Path:
     return out
 
 
-def run_pyinstaller(dist: Path, work: Path) -> Path:
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+def run_pyinstaller(dist: Path, work: Path, clean: bool = False) -> Path:
+    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
            "--distpath", str(dist), "--workpath", str(work), str(SPEC)]
+    if clean:
+        cmd.insert(3, "--clean")
     subprocess.run(cmd, check=True, cwd=ROOT)
     return dist / APP_FOLDER
 
@@ -215,6 +217,7 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default=str(ROOT / "build" / "pyinstaller"), help="PyInstaller's work folder")
     parser.add_argument("--only-folder", action="store_true", help="build dist/ImgenDesktop/ only")
     parser.add_argument("--no-deb", action="store_true", help="skip the .deb")
+    parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches first")
     parser.add_argument("--skip-pyinstaller", action="store_true", help="package an existing dist/ImgenDesktop/")
     args = parser.parse_args(argv)
     dist, ver = Path(args.dist), version()
@@ -222,7 +225,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     bundle = dist / APP_FOLDER
     if not args.skip_pyinstaller:
-        bundle = run_pyinstaller(dist, Path(args.work))
+        bundle = run_pyinstaller(dist, Path(args.work), clean=args.clean)
     if not (bundle / APP_FOLDER).exists() and not (bundle / f"{APP_FOLDER}.exe").exists():
         raise SystemExit(f"no bundle in {bundle}")
     print(f"bundle:  {bundle}  {folder_size(bundle) / 1e6:.0f} MB  ({time.perf_counter() - t0:.0f} s)")

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Run the bundled app's --self-test headless, the way a user's machine would run it.
-#   packaging/self_test.sh [BUNDLE_DIR]     (default: dist/ImgenDesktop)
-# If the release archive dist/imgen-desktop-<version>-linux-*.tar.{zst,gz} exists, the test runs
+#   packaging/self_test.sh [BUNDLE_DIR]     (default: $DIST/ImgenDesktop, DIST defaults to dist)
+# If the release archive $DIST/imgen-desktop-<version>-linux-*.tar.{zst,gz} exists, the test runs
 # from a fresh extraction of it (what users download); otherwise from the bundle folder.
 # The .deb, if built, is checked for its launchers, desktop file and icons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bundle=${1:-dist/ImgenDesktop}
+dist=${DIST:-dist}
+bundle=${1:-$dist/ImgenDesktop}
 version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' imgen_desktop/__init__.py)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-archive=$(ls dist/imgen-desktop-"$version"-linux-*.tar.zst dist/imgen-desktop-"$version"-linux-*.tar.gz 2>/dev/null | head -1 || true)
+archive=$(ls "$dist"/imgen-desktop-"$version"-linux-*.tar.zst "$dist"/imgen-desktop-"$version"-linux-*.tar.gz 2>/dev/null | head -1 || true)
 if [ -z "${1:-}" ] && [ -n "$archive" ]; then
   echo "extracting $archive"
   case "$archive" in
@@ -37,7 +38,7 @@ end=$(date +%s.%N)
 echo "self-test wall time: $(awk "BEGIN{printf \"%.1f\", $end - $start}") s (exit $status)"
 chmod -R u+w "$bundle"
 
-deb=$(ls dist/imgen-desktop_"$version"_*.deb 2>/dev/null | head -1 || true)
+deb=$(ls "$dist"/imgen-desktop_"$version"_*.deb 2>/dev/null | head -1 || true)
 if [ -n "$deb" ] && command -v dpkg-deb >/dev/null; then
   listing=$(dpkg-deb --contents "$deb")
   for path in ./opt/imgen-desktop/ImgenDesktop ./usr/bin/imgen-desktop ./usr/bin/imgen \

@@ -126,10 +126,12 @@ def test_spec_drops_tests_tools_headers_and_unused_qt(spec_helpers, dest):
 def test_spec_excludes_unused_modules_but_keeps_the_qt_ones_pyqtgraph_imports(spec_helpers):
     excludes = set(spec_helpers["EXCLUDES"])
     assert {"tkinter", "pytest", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtNetwork"} <= excludes
-    # pyqtgraph's PlotCurveItem imports QtOpenGL by name on Qt 6; the UI uses QtSvg for icons
-    for needed in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtOpenGL", "PySide6.QtSvg", "torch", "numpy"):
+    # pyqtgraph's PlotCurveItem imports QtOpenGL and QtOpenGLWidgets by name on Qt 6 (a bundle
+    # without them fails to open the window); the UI uses QtSvg for icons
+    gl = ("PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets")
+    for needed in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtSvg", "torch", "numpy", *gl):
         assert needed not in excludes
-    assert {"PySide6.QtOpenGL", "PySide6.QtSvg"} <= set(spec_helpers["HIDDENIMPORTS"])
+    assert {"PySide6.QtSvg", *gl} <= set(spec_helpers["HIDDENIMPORTS"])
     assert "imgen_desktop.selftest" in spec_helpers["HIDDENIMPORTS"]
 
 
