@@ -30,6 +30,7 @@ from imgen_desktop.core.errors import DatasetError
 BUILTINS = ("digits", "faces", "photos")
 _FALLBACK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".tga")
 MAX_SIDE = 4096  # enhancement crops come from pictures downscaled to at most this side
+CACHE_BUDGET_BYTES = 2 * 2**30  # the in-memory cache of a folder dataset stays under this
 
 LogFn = Callable[[str], None]
 
@@ -118,8 +119,21 @@ def _builtin_arrays(name: str) -> list[np.ndarray]:
     raise DatasetError(f"unknown built-in dataset 'builtin:{name}'; choose one of " + ", ".join(f"builtin:{b}" for b in BUILTINS))
 
 
-def _read_source(spec: str, log: LogFn | None = None) -> tuple[str, list[np.ndarray], list[str]]:
-    """``(display name, pictures, skipped file names)``."""
+def _limit_pixels(img: np.ndarray, max_pixels: int | None) -> np.ndarray:
+    h, w = img.shape[:2]
+    if not max_pixels or h * w <= max_pixels:
+        return img
+    scale = (max_pixels / (h * w)) ** 0.5
+    return _resize(img, max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: bool = False) -> tuple[str, list[np.ndarray], list[str]]:
+    """``(display name, pictures, skipped file names)``.
+
+    With ``min_side`` > 0, big folder pictures are downscaled while reading so the whole set
+    fits :data:`CACHE_BUDGET_BYTES` (never below about ``min_side`` on the shorter side);
+    ``tight``: downscale every picture to about ``min_side`` at once (generation keeps no more).
+    """
     spec = (spec or "").strip()
     if not spec:
         raise DatasetError("no dataset given: choose a folder of pictures or builtin:digits / builtin:faces / builtin:photos")
@@ -132,10 +146,14 @@ def _read_source(spec: str, log: LogFn | None = None) -> tuple[str, list[np.ndar
     if not folder.is_dir():
         raise DatasetError(f"the dataset must be a folder of pictures, not a file: {folder}")
     files = _find_images(folder)
+    max_pixels = None
+    if min_side and files:
+        floor = 4 * min_side * min_side
+        max_pixels = floor if tight else max(CACHE_BUDGET_BYTES // (3 * len(files)), floor)
     pictures, skipped = [], []
     for path in files:
         try:
-            img = load_picture(path)
+            img = _limit_pixels(load_picture(path), max_pixels)
             if img.shape[0] < 1 or img.shape[1] < 1:
                 raise ValueError("empty picture")
             pictures.append(img)
@@ -214,7 +232,9 @@ class ImageDataset:
         self.spec = spec
         self.image_size = int(image_size)
         self.task = task
-        self.name, pictures, skipped = _read_source(spec, log)
+        # generate: no need to keep more than 4x the training size; enhancement: a memory budget
+        generate = task == "generate"
+        self.name, pictures, skipped = _read_source(spec, log, min_side=(2 if generate else 1) * self.image_size, tight=generate)
         self.skipped = len(skipped)
         self.count = len(pictures)
         data_channels = 1 if all(_is_gray(p) for p in pictures) else 3

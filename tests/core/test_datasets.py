@@ -114,3 +114,14 @@ def test_empty_and_unreadable_folders_fail_clearly(tmp_path):
         describe(str(tmp_path / "missing"))
     with pytest.raises(DatasetError, match="unknown built-in"):
         describe("builtin:nope")
+
+
+def test_folder_cache_stays_within_memory_budget(tmp_path, monkeypatch):
+    import imgen_desktop.core.datasets as datasets
+
+    _write(tmp_path / "big.png", np.random.default_rng(3).integers(0, 255, (200, 300, 3), dtype=np.uint8))
+    monkeypatch.setattr(datasets, "CACHE_BUDGET_BYTES", 3 * 100 * 150)
+    ds = ImageDataset(str(tmp_path), 16, "upscale")
+    h, w = ds._pictures[0].shape[1:]
+    assert h * w <= 100 * 150 + 300 and min(h, w) >= 16
+    assert abs(w / h - 1.5) < 0.05
