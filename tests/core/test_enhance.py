@@ -1,0 +1,288 @@
+"""The enhancement wrapper: tiling, photo round-trips, OOM retry, cancel; restore recipes learn."""
+from __future__ import annotations
+
+import glob
+
+import numpy as np
+import pytest
+import torch
+
+from imgen_desktop.core import enhance
+from imgen_desktop.core.config import TrainConfig
+from imgen_desktop.core.control import ControlToken
+from imgen_desktop.core.errors import Cancelled, ImgenError, ModelError
+from imgen_desktop.core.models import load_network, restore
+from imgen_desktop.core.models.base import Amp
+from imgen_desktop.core.paths import resource_path
+from imgen_desktop.core.store import save_model_file
+
+
+def _perturbed(net, seed=0):
+    """Random, non-trivial weights (a fresh net's last layer starts near zero)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.05)
+    return net.eval()
+
+
+def _model(cls, **params):
+    torch.manual_seed(0)
+    net = _perturbed(cls(**params))
+    family = {restore.RestoreGenerator: "gan", restore.RestoreCVAE: "vae", restore.RestoreRNN: "rnn"}[cls]
+    return enhance.ImageModel(net, {"task": params["task"], "family": family}, torch.device("cpu"), spec="test")
+
+
+def _model_file(path, cls=restore.RestoreGenerator, **params):
+    torch.manual_seed(0)
+    net = _perturbed(cls(**params))
+    arch = {restore.RestoreGenerator: "gan.restore", restore.RestoreCVAE: "vae.restore", restore.RestoreRNN: "rnn.restore"}[cls]
+    meta = {"family": arch.split(".")[0], "task": params["task"], "scale": params.get("scale", 1),
+            "channels": params["channels"], "arch": arch, "arch_params": params}
+    save_model_file(path, net.state_dict(), meta)
+    return path
+
+
+X2 = dict(channels=3, task="upscale", scale=2, width=8, blocks=2)
+
+
+@pytest.mark.parametrize(
+    "cls,params,tile",
+    [
+        (restore.RestoreGenerator, X2, 24),
+        (restore.RestoreGenerator, dict(channels=3, task="denoise", width=8, blocks=2, unshuffle=2, noise_hint=True), 24),
+        (restore.RestoreRNN, dict(channels=1, task="upscale", scale=4, width=6, blocks=1, steps=2), 16),
+        (restore.RestoreCVAE, dict(channels=3, task="inpaint", width=4, blocks=1, dec_blocks=1, latent=2, unshuffle=2, dilations=[1, 2]), 40),
+    ],
+)
+def test_tiled_equals_whole_image(cls, params, tile):
+    model = _model(cls, **params)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand((1, params["channels"], 61, 47), generator=g)
+    mask = (torch.rand((1, 1, 61, 47), generator=g) > 0.8).float()
+    calls = []
+    whole = model.run_tiled(x, mask=mask, tile=0)
+    tiled = model.run_tiled(x, mask=mask, tile=tile, progress=lambda d, t: calls.append((d, t)))
+    s = model.scale
+    assert whole.shape == (1, params["channels"], 61 * s, 47 * s)
+    assert float((whole - tiled).abs().max()) < 1 / 255
+    assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1] > 1  # progress per tile
+    # the plain call (no tiling, no halo) agrees away from the border
+    direct = model(x, mask=mask)
+    b = model.halo * s
+    if 2 * b < min(direct.shape[-2:]):
+        assert float((direct - whole)[..., b:-b, b:-b].abs().max()) < 1 / 255
+
+
+def test_vae_variations_are_seeded_and_tile_consistent():
+    model = _model(restore.RestoreCVAE, channels=3, task="denoise", width=6, blocks=1, dec_blocks=1, latent=3, unshuffle=2, noise_hint=True)
+    x = torch.rand((1, 3, 40, 36), generator=torch.Generator().manual_seed(2))
+    base = model.run_tiled(x, tile=0)
+    v1 = model.run_tiled(x, tile=0, variation_seed=7)
+    v1_tiled = model.run_tiled(x, tile=16, variation_seed=7)
+    v2 = model.run_tiled(x, tile=0, variation_seed=8)
+    assert model.supports_variation
+    assert float((v1 - v1_tiled).abs().max()) < 1 / 255
+    assert float((v1 - base).abs().max()) > 1e-3 and float((v1 - v2).abs().max()) > 1e-3
+
+
+def test_save_load_round_trip_keeps_hyper_parameters(tmp_path):
+    params = dict(channels=3, task="inpaint", width=6, blocks=2, dec_blocks=1, latent=3, unshuffle=2, dilations=[1, 2, 4, 1])
+    path = _model_file(tmp_path / "m.safetensors", restore.RestoreCVAE, **params)
+    net, meta = load_network(path)
+    assert meta["arch_params"] == params
+    assert isinstance(net, restore.RestoreCVAE) and net.latent == 3 and net.dilations == [1, 2, 4, 1]
+    model = enhance.open_model(str(path), "cpu")
+    assert (model.task, model.scale, model.channels, model.family) == ("inpaint", 1, 3, "vae")
+    assert model is enhance.open_model(str(path), "cpu")  # cached
+
+
+def test_recipe_export_round_trip(tmp_path):
+    for family, cls in (("gan", restore.GanRestoreRecipe), ("rnn", restore.RnnRestoreRecipe)):
+        cfg = TrainConfig(family=family, task="upscale", scale=4, width=8, rnn_steps=2, extra={"blocks": 1})
+        recipe = cls(cfg, 3, torch.device("cpu"), Amp(torch.device("cpu")))
+        net, arch, params = recipe.export()
+        path = save_model_file(tmp_path / f"{family}.safetensors", net.state_dict(),
+                               {"family": family, "task": "upscale", "scale": 4, "channels": 3, "arch": arch, "arch_params": params})
+        loaded, meta = load_network(path)
+        x = torch.rand(1, 3, 8, 8)
+        with torch.no_grad():
+            assert torch.allclose(loaded(x), net.eval()(x), atol=1e-6)
+        assert meta["arch_params"]["scale"] == 4
+
+
+def test_photo_round_trip_alpha_16bit_gray_icc_exif(tmp_path):
+    from imgen_desktop.core.imageio import Photo, load_image, photo_from_array, save_image
+
+    model = enhance.open_model(str(_model_file(tmp_path / "x2.safetensors", **X2)), "cpu")
+    rng = np.random.default_rng(0)
+    rgba = (rng.random((20, 18, 4)) * 255).astype(np.uint8)
+    photo = photo_from_array(rgba, icc=b"fake-icc-profile", exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00")
+    out = enhance.enhance_photo(photo, model, tile=0)
+    assert out.pixels.shape == (40, 36, 3) and out.pixels.dtype == np.uint8
+    assert out.alpha is not None and out.alpha.shape == (40, 36) and out.alpha.dtype == np.uint8
+    assert abs(float(out.alpha.mean()) - float(rgba[..., 3].mean())) < 4  # alpha upscaled, not dropped
+    assert out.icc == photo.icc and out.exif == photo.exif
+
+    gray16 = (rng.random((16, 20)) * 65535).astype(np.uint16)
+    p16 = Photo(gray16[:, :, None], bit_depth=16, format="PNG")
+    o16 = enhance.enhance_photo(p16, model, tile=8)
+    assert o16.pixels.shape == (32, 40, 1) and o16.pixels.dtype == np.uint16 and o16.bit_depth == 16
+    assert len(np.unique(o16.pixels)) > 300  # real 16-bit values, not 8-bit steps
+    saved = save_image(o16, tmp_path / "g16.png")
+    back = load_image(saved)
+    assert back.pixels.dtype == np.uint16 and back.pixels.shape == (32, 40, 1)
+
+    # ICC and EXIF survive a real file round trip through enhance
+    from PIL import Image, ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    src = tmp_path / "src.jpg"
+    Image.fromarray(rgba[..., :3]).save(src, icc_profile=icc, exif=exif.tobytes())
+    res = enhance.enhance_photo(load_image(src), model)
+    saved = save_image(res, tmp_path / "out.jpg")
+    with Image.open(saved) as im:
+        assert im.info.get("icc_profile") == icc
+        assert im.getexif().get(0x010F) == "TestCam"
+        assert im.size == (36, 40)
+
+
+def test_out_of_memory_retries_with_smaller_tiles(tmp_path):
+    model = _model(restore.RestoreGenerator, **X2)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    expected = model.run_tiled(x, tile=64)
+    real_forward = model.net.forward
+    sizes = []
+
+    def flaky(inp, **kw):
+        sizes.append(inp.shape[-1])
+        if len(sizes) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_forward(inp, **kw)
+
+    model.net.forward = flaky
+    got = model.run_tiled(x, tile=64)
+    assert sizes[1] < sizes[0]  # retried with a smaller tile
+    assert float((got - expected).abs().max()) < 1 / 255
+
+    def always(inp, **kw):
+        raise torch.OutOfMemoryError("out of memory")
+
+    model.net.forward = always
+    with pytest.raises(ImgenError, match="out of memory"):
+        model.run_tiled(x, tile=64)
+
+
+def test_cancel_raises_and_writes_no_file(tmp_path):
+    from imgen_desktop.core.imageio import photo_from_array, save_image
+
+    path = _model_file(tmp_path / "x2.safetensors", **X2)
+    src = tmp_path / "in.png"
+    save_image(photo_from_array((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)), src)
+    token = ControlToken()
+
+    def progress(done, total):
+        if done >= 1:
+            token.cancel()
+
+    out = tmp_path / "out.png"
+    with pytest.raises(Cancelled):
+        enhance.enhance_files([src], out, str(path), tile=32, progress=progress, token=token)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_grayscale_model_on_rgb_and_errors(tmp_path):
+    from imgen_desktop.core.imageio import photo_from_array
+
+    gray_model = enhance.open_model(str(_model_file(tmp_path / "g.safetensors", channels=1, task="denoise", width=4, blocks=1, unshuffle=2, noise_hint=True)), "cpu")
+    rgb = photo_from_array((np.random.default_rng(0).random((12, 14, 3)) * 255).astype(np.uint8))
+    out = enhance.enhance_photo(rgb, gray_model, noise_level=10)
+    assert out.pixels.shape == (12, 14, 3)
+    inpaint = enhance.open_model(str(_model_file(tmp_path / "i.safetensors", channels=3, task="inpaint", width=4, blocks=1, unshuffle=2)), "cpu")
+    with pytest.raises(ImgenError, match="mask"):
+        enhance.enhance_photo(rgb, inpaint)
+    mask = np.zeros((12, 14), np.uint8)
+    mask[3:8, 4:9] = 255
+    filled = enhance.enhance_photo(rgb, inpaint, mask=mask)
+    keep = mask == 0
+    assert np.array_equal(filled.pixels[keep], rgb.pixels[keep])  # outside the hole untouched
+    with pytest.raises(ModelError):
+        enhance.open_model("no-such-model", "cpu")
+    with pytest.raises(ModelError, match="built-in"):
+        enhance.open_model("builtin:sharpen", "cpu")
+
+
+# --- every family x task learns ------------------------------------------------------------
+
+def _photo_crops(files, n, size, seed):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    imgs = [np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) / 255 for f in files]
+    out = []
+    for _ in range(n):
+        im = imgs[rng.integers(len(imgs))]
+        y, x = rng.integers(im.shape[0] - size), rng.integers(im.shape[1] - size)
+        out.append(im[y : y + size, x : x + size])
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2) * 2 - 1
+
+
+@pytest.mark.parametrize("family", ["gan", "vae", "rnn"])
+def test_each_family_and_task_beats_its_degraded_input(family):
+    torch.set_num_threads(1)
+    train_files = sorted(glob.glob(str(resource_path("photos", "*.png"))))[:4]
+    test_files = sorted(glob.glob(str(resource_path("photos", "test", "*.png"))))
+    held = _photo_crops(test_files, 12, 48, 99)
+    recipe_cls = {"gan": restore.GanRestoreRecipe, "vae": restore.VaeRestoreRecipe, "rnn": restore.RnnRestoreRecipe}[family]
+    for task in ("upscale", "denoise", "inpaint"):
+        torch.manual_seed(0)
+        cfg = TrainConfig(family=family, task=task, scale=2, image_size=24, width=16, lr=2e-3, steps=60, batch_size=8,
+                          rnn_steps=3, kl_warmup=20, adv_weight=0.01 if family == "gan" else 0.0, extra={"blocks": 3})
+        recipe = recipe_cls(cfg, 3, torch.device("cpu"), Amp(torch.device("cpu")))
+        rng = np.random.default_rng(0)
+        for step in range(60):
+            metrics = recipe.train_step(_photo_crops(train_files, 8, 24, int(rng.integers(1 << 30))), step)
+        assert all(np.isfinite(v) for v in metrics.values())
+        d = recipe.pair(held, torch.Generator().manual_seed(0), plain=True)
+        with torch.no_grad():
+            out = recipe.run(d).clamp(0, 1)
+        if task == "upscale":
+            degraded = torch.nn.functional.interpolate(d["input"], scale_factor=2, mode="bicubic", align_corners=False)
+        elif task == "inpaint":
+            degraded = d["input"][:, :3] + 0.5 * d["mask"]
+        else:
+            degraded = d["input"]
+        got, ref = restore.psnr(out, d["target"]), restore.psnr(degraded, d["target"])
+        assert got > ref, f"{family} {task}: {got:.2f} dB vs degraded {ref:.2f} dB"
+        grid = recipe.sample(2, 0, held[:2])["enhanced"]
+        assert grid.shape == (6, 48, 48, 3) and grid.dtype == np.uint8
+
+
+# --- built-ins ---------------------------------------------------------------------------
+
+def test_builtins_listed_load_and_beat_bicubic():
+    present = [n for n in enhance.BUILTIN_NAMES if enhance.builtin_path(n).is_file()]
+    assert present == list(enhance.BUILTIN_NAMES), f"missing built-in models: {set(enhance.BUILTIN_NAMES) - set(present)}"
+    choices = enhance.list_enhancement_models()
+    assert [c.spec for c in choices if c.builtin][:4] == [f"builtin:{n}" for n in enhance.BUILTIN_NAMES]
+    from PIL import Image
+
+    from imgen_desktop.core.imageio import photo_from_array
+
+    src = np.asarray(Image.open(resource_path("photos", "test", "chelsea.png")).convert("RGB"))[60:188, 100:228]
+    hr = src.astype(np.float64)
+    for scale in (2, 4):
+        model = enhance.open_model(f"builtin:upscale-x{scale}", "cpu")
+        lr = Image.fromarray(src).resize((128 // scale, 128 // scale), Image.BICUBIC)
+        bicubic = np.asarray(lr.resize((128, 128), Image.BICUBIC)).astype(np.float64)
+        out = enhance.enhance_photo(photo_from_array(np.asarray(lr)), model).pixels.astype(np.float64)
+        b = scale
+        mse = lambda a: float(((a - hr)[b:-b, b:-b] ** 2).mean())  # noqa: E731
+        assert mse(out) < mse(bicubic), f"x{scale}: model MSE {mse(out):.1f} vs bicubic {mse(bicubic):.1f}"
+    model = enhance.open_model("builtin:denoise", "cpu")
+    noisy = np.clip(hr + np.random.default_rng(0).normal(0, 25, hr.shape), 0, 255).round().astype(np.uint8)
+    out = enhance.enhance_photo(photo_from_array(noisy), model).pixels.astype(np.float64)
+    assert ((out - hr) ** 2).mean() < 0.5 * ((noisy - hr) ** 2).mean()
