@@ -30,7 +30,15 @@ def _screen_has_window(display: str) -> bool:
     return hi - lo > 40  # Xvfb's root window is flat black until the window paints
 
 
-def launch_time(cmd: list[str], display: str, timeout: float = 60.0) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def launch_time(cmd: list[str], display: str, timeout: float = 60.0) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the app) from process start to the window's first frame."""
     with tempfile.TemporaryDirectory(prefix="imgen-launch-") as home:
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", IMGEN_HOME=home)
         start = time.perf_counter()
@@ -40,7 +48,7 @@ def launch_time(cmd: list[str], display: str, timeout: float = 60.0) -> float:
                 if proc.poll() is not None:
                     raise SystemExit(f"{cmd[0]} exited with status {proc.returncode} before showing a window")
                 if _screen_has_window(display):
-                    return time.perf_counter() - start
+                    return time.perf_counter() - start, _cpu_seconds(proc.pid)
                 time.sleep(0.02)
             raise SystemExit(f"no window within {timeout:.0f} s")
         finally:
@@ -64,13 +72,15 @@ def main(argv=None) -> int:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.0)
-        times = []
+        times, cpus = [], []
         for i in range(args.runs):
-            t = launch_time(args.cmd, display)
+            t, cpu = launch_time(args.cmd, display)
             times.append(t)
-            print(f"run {i + 1}: {t:.2f} s", flush=True)
-        print(f"launch-to-window: median {statistics.median(times):.2f} s, min {min(times):.2f} s, "
-              f"max {max(times):.2f} s over {len(times)} runs ({' '.join(args.cmd)})")
+            cpus.append(cpu)
+            print(f"run {i + 1}: {t:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+        print(f"launch-to-window: median {statistics.median(times):.2f} s wall (min {min(times):.2f}, "
+              f"max {max(times):.2f}), median {statistics.median(cpus):.2f} s CPU, {len(times)} runs "
+              f"({' '.join(args.cmd)}); load average {os.getloadavg()[0]:.1f}")
     finally:
         xvfb.terminate()
         xvfb.wait()
