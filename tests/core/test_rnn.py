@@ -60,7 +60,7 @@ def test_short_training_on_digits_lowers_the_loss():
     assert last < 0.75 * first, (first, last)
     out = recipe.sample(6, seed=2)
     assert out["samples"].shape == (6, 16, 16, 1) and out["samples"].dtype == np.uint8
-    # the build-up of 4 samples over the 4 steps, one sample per row, ending at the final canvas
+    # the build-up of 4 samples over the 4 steps (T x T), one sample per row, ending at the final canvas
     assert out["canvas"].shape == (4 * 4, 16, 16, 1)
     assert recipe.sample_columns["canvas"] == 4
     assert np.array_equal(out["canvas"][3::4], out["samples"][:4])
@@ -139,7 +139,7 @@ def test_the_trainer_runs_draw_end_to_end():
     result = train(cfg, events.append)
     assert isinstance(result, Finished), result
     canvases = [e for e in events if isinstance(e, Samples) and e.kind == "canvas"]
-    assert canvases and canvases[-1].images.shape[0] == 4 * 3
+    assert canvases and canvases[-1].images.shape[0] == 3 * 3  # 3 samples x 3 steps: a square grid
     rows = load_metrics("draw-e2e")
     assert any("health.grad_ratio" in r for r in rows)
     assert all(r.get("clipped", 0) in (0, 1) for r in rows)

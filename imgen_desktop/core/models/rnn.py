@@ -196,7 +196,9 @@ class DrawRecipe(Recipe):
             g = torch.Generator().manual_seed(int(seed))
             z = torch.randn((n, *gen.latent_shape), generator=g).to(self.device)
             steps = gen.forward_steps(z)  # (n, T, C, H, W)
-            shown = steps[: min(4, n)]
+            # T samples x T steps when T <= 16: the grid is square, so even a square-ish layout
+            # (columns=0) puts one sample's build-up on each row; ``sample_columns`` says T anyway
+            shown = steps[: min(self.steps, n, 16)]
             return {
                 "samples": to_uint8(steps[:, -1]),
                 "canvas": to_uint8(shown.flatten(0, 1)),  # row i: sample i after steps 1..T
