@@ -67,6 +67,7 @@ def train_one(name: str, home: Path, seed: int = 0) -> Path:
     meta.update({"builtin": True, "name": name, "label": label, "train_wall_s": round(time.time() - t0, 1)})
     out = ROOT / "resources" / "models" / f"{name}.safetensors"
     save_model_file(out, tensors, meta)
+    out.chmod(0o644)  # the atomic write's temporary file is private; shipped files are not
     size = out.stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"[{name}] {out} is {size} bytes, over the 10 MB limit")

@@ -1,0 +1,78 @@
+"""``imgen enhance``: one input -> file, several -> folder, bad files reported, masks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from imgen_desktop import cli
+from imgen_desktop.core.imageio import load_image, photo_from_array, save_image
+from imgen_desktop.core.models import restore
+from imgen_desktop.core.store import ModelStore
+
+
+def _store_model(name, cls=restore.RestoreGenerator, **params):
+    torch.manual_seed(0)
+    net = cls(**params)
+    arch = {restore.RestoreGenerator: "gan.restore", restore.RestoreRNN: "rnn.restore"}[cls]
+    meta = {"family": arch.split(".")[0], "task": params["task"], "scale": params.get("scale", 1),
+            "channels": params["channels"], "arch": arch, "arch_params": params}
+    return ModelStore().save(name, net.state_dict(), meta)
+
+
+def _photo(path, h=20, w=24, channels=3, seed=0):
+    arr = (np.random.default_rng(seed).random((h, w, channels)) * 255).astype(np.uint8)
+    return save_image(photo_from_array(arr), path)
+
+
+@pytest.fixture
+def x2():
+    return _store_model("tiny-x2", channels=3, task="upscale", scale=2, width=4, blocks=1)
+
+
+def test_single_input_writes_the_output_file(tmp_path, x2, capsys):
+    src = _photo(tmp_path / "a.png")
+    out = tmp_path / "big.jpg"
+    assert cli.main(["enhance", str(src), "-o", str(out), "--model", "tiny-x2", "--tile", "0", "--quiet", "--quality", "90"]) == 0
+    photo = load_image(out)
+    assert photo.pixels.shape == (40, 48, 3) and photo.format == "JPEG"
+
+
+def test_several_inputs_go_to_a_folder_and_bad_files_do_not_stop_the_batch(tmp_path, x2, capsys):
+    a = _photo(tmp_path / "a.png")
+    folder = tmp_path / "more"
+    folder.mkdir()
+    _photo(folder / "b.png", channels=1)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    out = tmp_path / "out"
+    rc = cli.main(["enhance", str(a), str(bad), str(folder), "-o", str(out), "--model", "tiny-x2", "--format", "png", "--tile", "16"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a_x2.png", "b_x2.png"]
+    assert load_image(out / "b_x2.png").pixels.shape == (40, 48, 1)  # gray stays gray
+    errors = [line for line in captured.err.splitlines() if line.startswith("imgen: error:")]
+    assert len(errors) == 1 and "bad.png" in errors[0]
+    assert "Traceback" not in captured.err
+
+
+def test_unknown_model_is_one_clear_line(tmp_path, capsys):
+    src = _photo(tmp_path / "a.png")
+    rc = cli.main(["enhance", str(src), "-o", str(tmp_path / "o.png"), "--model", "nope"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "nope" in err[0]
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_inpaint_with_mask(tmp_path, capsys):
+    _store_model("tiny-fill", channels=3, task="inpaint", width=4, blocks=1, unshuffle=2)
+    src = _photo(tmp_path / "a.png")
+    mask = np.zeros((20, 24), np.uint8)
+    mask[5:12, 6:15] = 255
+    mpath = save_image(photo_from_array(mask), tmp_path / "mask.png")
+    out = tmp_path / "filled.png"
+    assert cli.main(["enhance", str(src), "-o", str(out), "--model", "tiny-fill", "--quiet"]) == 1  # no mask
+    assert "mask" in capsys.readouterr().err
+    assert cli.main(["enhance", str(src), "-o", str(out), "--model", "tiny-fill", "--mask", str(mpath), "--quiet"]) == 0
+    a, b = load_image(src).pixels, load_image(out).pixels
+    assert np.array_equal(a[mask == 0], b[mask == 0])
