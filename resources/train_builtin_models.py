@@ -31,7 +31,7 @@ BUILTINS: dict[str, dict] = {
                        label="Upscale x2 (built-in)"),
     "upscale-x4": dict(task="upscale", scale=4, image_size=96, batch_size=16, steps=800, lr=2e-3, width=32, extra={"blocks": 4},
                        label="Upscale x4 (built-in)"),
-    "denoise": dict(task="denoise", image_size=48, batch_size=16, steps=1000, lr=2e-3, width=32, extra={"blocks": 5},
+    "denoise": dict(task="denoise", image_size=48, batch_size=16, steps=1600, lr=2e-3, width=32, extra={"blocks": 5},
                     noise_sigma=50.0, camera_noise=True, label="Denoise (built-in)"),
     "inpaint": dict(task="inpaint", image_size=64, batch_size=8, steps=600, lr=2e-3, width=32, extra={"blocks": 4},
                     label="Inpaint (built-in)"),

@@ -202,6 +202,7 @@ def random_masks(
     return masks
 
 
+GRAY_SHARE = 0.2  # denoise training: share of crops turned to (replicated) grayscale
 FILL_SIGMAS = (1.5, 4.0, 12.0)
 FILL_RADIUS = int(3 * FILL_SIGMAS[-1]) + 1
 
@@ -249,7 +250,17 @@ def degrade(task: str, clean: torch.Tensor, config, generator: torch.Generator |
             return {"input": torch.round(downscale(target, s, "bicubic") * 255) / 255, "target": target}
         return {"input": degrade_upscale(target, s, generator), "target": target}
     if task == "denoise":
+        # a share of grayscale photos (replicated to RGB, the same noise on every channel), so
+        # that gray photos run through an RGB model are denoised as well as colour ones
+        pick = torch.zeros(clean.shape[0], dtype=torch.bool)
+        if clean.shape[1] == 3 and not plain:
+            pick = _rand(clean.shape[0], generator, "cpu") < GRAY_SHARE
+        if bool(pick.any()):
+            lum = (0.299 * clean[:, :1] + 0.587 * clean[:, 1:2] + 0.114 * clean[:, 2:3]).expand_as(clean)
+            clean = torch.where(pick.to(clean.device).view(-1, 1, 1, 1), lum, clean)
         noisy, sigma = add_noise(clean, float(config.noise_sigma), bool(config.camera_noise), generator)
+        if bool(pick.any()):
+            noisy = torch.where(pick.to(clean.device).view(-1, 1, 1, 1), noisy[:, :1].expand_as(noisy), noisy)
         return {"input": noisy, "target": clean, "sigma": sigma}
     if task == "inpaint":
         mask = random_masks(clean.shape[0], clean.shape[-2], clean.shape[-1], generator).to(clean)
