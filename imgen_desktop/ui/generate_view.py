@@ -41,7 +41,7 @@ class TileGrid(QWidget):
         self.sigSelectionChanged.emit([])
         self.update()
 
-    def _layout(self) -> tuple[int, float, float, float]:
+    def _layout(self) -> tuple[int, float, float, int, float, float]:
         n = len(self._qimages)
         cols = max(1, math.ceil(math.sqrt(n)))
         rows = math.ceil(n / cols)
@@ -82,6 +82,7 @@ class TileGrid(QWidget):
         if not self._qimages:
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            painter.end()
             return
         for i, img in enumerate(self._qimages):
             rect = self.tile_rect(i)
@@ -92,6 +93,7 @@ class TileGrid(QWidget):
                 painter.drawRect(rect.adjusted(-2, -2, 2, 2))
                 painter.drawText(rect.adjusted(4, 2, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                                  "AB"[self.selected.index(i)])
+        painter.end()
 
 
 class GenerateView(QWidget):

@@ -79,7 +79,7 @@ class LossPlot(pg.PlotWidget):
         item.setLabel("left", "loss")
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
-        self.legend = item.addLegend(offset=(-10, 10))
+        self.legend = item.addLegend(offset=(-10, 10), brush=pg.mkBrush(30, 30, 34, 170))
         self._placeholder = pg.TextItem("Loss curves appear here when training starts", anchor=(0.5, 0.5), color="#888")
         self.addItem(self._placeholder)
         self._placeholder.setPos(0.5, 0.5)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from imgen_desktop.core.config import ENHANCE_TASKS, TrainConfig
-from imgen_desktop.ui.loss_plot import LossPlot
 from imgen_desktop.ui.sample_grid import SampleGrid, to_qimage
 from imgen_desktop.ui.settings import app_settings, last_folder, remember_folder
 from imgen_desktop.ui.train_worker import TrainWorker, WorkerPool
@@ -155,6 +154,27 @@ class TrainPanel(QWidget):
         saved = str(app_settings().value("train/dataset", "builtin:digits") or "builtin:digits")
         self.dataset_edit.setText(saved)
         QTimer.singleShot(0, self._load_presets)  # after the window is up
+        QTimer.singleShot(1500, self._ensure_plot)  # ready before anyone needs it, after the first paint
+
+    # ------------------------------------------------------------------ the loss plot (lazy)
+    @property
+    def loss_plot(self):
+        """The ``lossPlot`` (a pyqtgraph PlotWidget), created on first use."""
+        return self._ensure_plot()
+
+    def _ensure_plot(self):
+        if self._loss_plot is None:
+            from imgen_desktop.ui.loss_plot import LossPlot  # imports pyqtgraph (~0.3 s)
+
+            self._loss_plot = LossPlot(self._plot_box)
+            self._plot_layout.addWidget(self._loss_plot, 1)
+            self.plot_controls = self._loss_plot.make_controls(self._plot_box)
+            self._plot_layout.addWidget(self.plot_controls)
+        return self._loss_plot
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._ensure_plot()
+        super().showEvent(event)
 
     # ------------------------------------------------------------------ construction
     def _build(self) -> None:
@@ -212,12 +232,11 @@ class TrainPanel(QWidget):
         vsplit = QSplitter(Qt.Orientation.Vertical, right)
         hsplit = QSplitter(Qt.Orientation.Horizontal, vsplit)
         plot_box = QWidget(hsplit)
-        pv = QVBoxLayout(plot_box)
-        pv.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = LossPlot(plot_box)
-        pv.addWidget(self.loss_plot, 1)
-        self.plot_controls = self.loss_plot.make_controls(plot_box)
-        pv.addWidget(self.plot_controls)
+        plot_box.setObjectName("lossPlotBox")
+        self._plot_box = plot_box
+        self._plot_layout = QVBoxLayout(plot_box)
+        self._plot_layout.setContentsMargins(0, 0, 0, 0)
+        self._loss_plot = None  # built on first use / first show: pyqtgraph is slow to import
         self.sample_grid = SampleGrid(hsplit)
         self.sample_grid.sigSampleNow.connect(self._on_sample_now)
         hsplit.addWidget(plot_box)
@@ -252,6 +271,7 @@ class TrainPanel(QWidget):
         builtin = QToolButton(box)
         builtin.setObjectName("builtinDatasetButton")
         builtin.setText("Built-in")
+        builtin.setMinimumWidth(builtin.sizeHint().width() + 12)
         builtin.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(builtin)
         for spec, label in BUILTIN_DATASETS:

@@ -8,6 +8,7 @@ inside ``run`` and reported as a signal, so a bug never takes the window down.
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import threading
 import time
@@ -143,8 +144,28 @@ class FunctionWorker(QThread):
         self.sigDone.emit(result, self.tag)
 
 
+# Every running FunctionWorker is referenced here until its thread has finished, so that a
+# QThread is never destroyed while it runs, even if the widget that started it goes away first.
+_ALIVE: set[FunctionWorker] = set()
+
+
+@atexit.register
+def _wait_for_workers(timeout_ms: int = 30000) -> None:
+    """At exit, let running workers finish (a QThread destroyed while running aborts the process)."""
+    for worker in list(_ALIVE):
+        try:
+            worker.wait(timeout_ms)
+        except RuntimeError:  # already deleted on the C++ side
+            pass
+
+
+def _release(worker: FunctionWorker) -> None:
+    _ALIVE.discard(worker)
+    worker.deleteLater()
+
+
 class WorkerPool(QObject):
-    """Keeps FunctionWorkers alive until they finish (a QThread must outlive its run)."""
+    """Starts FunctionWorkers and keeps them alive until they finish (a QThread must outlive its run)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -157,14 +178,12 @@ class WorkerPool(QObject):
             worker.sigDone.connect(on_done)
         if on_error is not None:
             worker.sigError.connect(on_error)
-        worker.finished.connect(lambda w=worker: self._forget(w))
+        worker.finished.connect(lambda w=worker: _release(w))
+        worker.finished.connect(lambda w=worker: self._workers.discard(w))
+        _ALIVE.add(worker)
         self._workers.add(worker)
         worker.start()
         return worker
-
-    def _forget(self, worker: FunctionWorker) -> None:
-        self._workers.discard(worker)
-        worker.deleteLater()
 
     def busy(self) -> bool:
         return any(w.isRunning() for w in self._workers)
