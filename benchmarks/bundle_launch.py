@@ -42,11 +42,14 @@ def launch_time(cmd: list[str], display: str, timeout: float = 60.0) -> tuple[fl
     with tempfile.TemporaryDirectory(prefix="imgen-launch-") as home:
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", IMGEN_HOME=home)
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = open(os.path.join(home, "app.log"), "w+b")
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             while time.perf_counter() - start < timeout:
                 if proc.poll() is not None:
-                    raise SystemExit(f"{cmd[0]} exited with status {proc.returncode} before showing a window")
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace")[-2000:]
+                    raise SystemExit(f"{cmd[0]} exited with status {proc.returncode} before showing a window:\n{tail}")
                 if _screen_has_window(display):
                     return time.perf_counter() - start, _cpu_seconds(proc.pid)
                 time.sleep(0.02)
@@ -67,7 +70,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if shutil.which("Xvfb") is None:
         raise SystemExit("Xvfb is not installed (apt-get install xvfb)")
-    display = f":{150 + os.getpid() % 300}"
+    display = next(f":{n}" for n in range(150 + os.getpid() % 300, 1000) if not os.path.exists(f"/tmp/.X11-unix/X{n}"))
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
