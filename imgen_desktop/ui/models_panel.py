@@ -131,7 +131,6 @@ class ModelsPanel(QWidget):
         selected = self.selected_name()
         old = [(i.name, i.size_bytes, i.error) for i in self.infos]
         self.infos = list(infos)
-        self.table.clearSpans()
         self.table.setRowCount(len(self.infos))
         for row, info in enumerate(self.infos):
             self._fill_row(row, info)
@@ -161,14 +160,13 @@ class ModelsPanel(QWidget):
         name_item.setToolTip(str(info.path))
         self.table.setItem(row, 0, name_item)
         if not info.ok:
-            err = QTableWidgetItem(f"unreadable: {info.error}")
-            err.setForeground(QBrush(QColor("#e05050")))
-            err.setToolTip(info.error)
+            # the error goes in the (stretching) name column so it does not widen the others
+            name_item.setText(f"{info.name} — unreadable: {info.error}")
             name_item.setForeground(QBrush(QColor("#e05050")))
-            self.table.setItem(row, 1, err)
-            for col in range(2, len(COLUMNS)):
+            name_item.setToolTip(f"{info.path}\n{info.error}")
+            for col in range(1, len(COLUMNS)):
                 self.table.setItem(row, col, QTableWidgetItem(""))
-            self.table.setSpan(row, 1, 1, len(COLUMNS) - 1)
+            self.table.item(row, 4).setText(_fmt_size(info.size_bytes))
             return
         task = info.task + (f" ×{info.scale}" if info.task == "upscale" else "")
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created)) if info.created else "?"

@@ -51,8 +51,8 @@ def to_qimage(image: np.ndarray) -> QImage:
 
 
 class ImageView(QWidget):
-    """Paints one image fitted to the widget: nearest-neighbour zoom when enlarging (small
-    digits stay crisp), smooth filtering only when shrinking."""
+    """Paints one image fitted to the widget: nearest-neighbour zoom from 2x up (small digits
+    stay crisp), bilinear filtering for smaller factors and when shrinking."""
 
     def __init__(self, parent: QWidget | None = None, placeholder: str = "") -> None:
         super().__init__(parent)
@@ -73,8 +73,6 @@ class ImageView(QWidget):
             return QRectF()
         iw, ih = self._image.width(), self._image.height()
         scale = min(self.width() / iw, self.height() / ih)
-        if 1 <= scale < 2:
-            scale = 1.0  # 1:1 rather than uneven pixel doubling
         w, h = iw * scale, ih * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
@@ -86,7 +84,8 @@ class ImageView(QWidget):
             painter.end()
             return
         rect = self.target_rect()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, rect.width() < self._image.width())
+        # nearest-neighbour from 2x up (crisp pixels); bilinear below that (no uneven pixel rows)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, rect.width() < 2 * self._image.width())
         painter.fillRect(rect, QColor(0, 0, 0))
         painter.drawImage(rect, self._image)
         painter.end()

@@ -65,10 +65,13 @@ def test_lists_models_and_a_corrupt_file_without_breaking(panel):
     r = _row(panel, "sharp-x2")
     assert t.item(r, 2).text() == "upscale ×2" and t.item(r, 5).text() == "4,321"
     r = _row(panel, "broken")
-    err = t.item(r, 1)
+    err = t.item(r, 0)
     assert "unreadable" in err.text() and "broken.safetensors" in err.text()
-    assert err.foreground().color().red() > 200 and t.columnSpan(r, 1) == 5
+    assert err.foreground().color().red() > 200 and t.item(r, 1).text() == ""
     assert "1 unreadable" in panel.info.text()
+    panel.select("broken")
+    assert panel.selected_name() == "broken"  # the row still knows its model name
+    assert "not a valid safetensors file" in panel.info.text()
 
 
 def test_rename_delete_and_use_on_canvas(qtbot, panel, monkeypatch):
