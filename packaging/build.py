@@ -153,6 +153,21 @@ def folder_size(folder: Path) -> int:
     return total
 
 
+def deb_compression() -> list[str]:
+    """zstd where this dpkg-deb can write it (dpkg >= 1.21.18: installs on Debian 12+, Ubuntu
+    21.10+; many times faster to build than xz for 600 MB), else xz. ``IMGEN_DEB_COMPRESSION=xz``
+    forces xz for older target systems."""
+    forced = os.environ.get("IMGEN_DEB_COMPRESSION", "")
+    if forced != "xz":
+        try:
+            help_text = subprocess.run(["dpkg-deb", "--help"], capture_output=True, text=True).stdout
+        except OSError:
+            help_text = ""
+        if "zstd" in help_text or forced == "zstd":
+            return ["-Zzstd", "-z12"]
+    return ["-Zxz", "-z6"]
+
+
 def build_deb(bundle: Path, out: Path, ver: str) -> Path:
     staging = out.parent / "deb-root"
     if staging.exists():
@@ -174,7 +189,7 @@ def build_deb(bundle: Path, out: Path, ver: str) -> Path:
     (staging / "DEBIAN").mkdir()
     control = deb_control(ver, (folder_size(staging) + 1023) // 1024)
     (staging / "DEBIAN" / "control").write_text(control, encoding="utf-8")
-    cmd = ["dpkg-deb", "--root-owner-group", "-Zxz", "-z6", "--build", str(staging), str(out)]
+    cmd = ["dpkg-deb", "--root-owner-group", *deb_compression(), "--build", str(staging), str(out)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     shutil.rmtree(staging)
     return out
