@@ -82,9 +82,27 @@ def deb_name(ver: str) -> str:
 
 
 # --- the .deb, described as data so it can be tested without building ----------------------
-def deb_control(ver: str, installed_size_kib: int, arch: str | None = None) -> str:
-    """The DEBIAN/control file."""
+def glibc_requirement(bundle: Path) -> str | None:
+    """The newest ``GLIBC_x.y`` symbol version any ELF file of the bundle needs (``objdump -T``);
+    None if objdump is missing. The bundle runs only on systems with at least that glibc."""
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        return None
+    files = [str(p) for p in bundle.rglob("*") if p.is_file() and not p.is_symlink() and (".so" in p.name or p.name == APP_FOLDER)]
+    newest = (0, 0)
+    for start in range(0, len(files), 200):
+        out = subprocess.run([objdump, "-T", *files[start : start + 200]], capture_output=True, text=True).stdout
+        for match in re.finditer(r"GLIBC_(\d+)\.(\d+)", out):
+            newest = max(newest, (int(match.group(1)), int(match.group(2))))
+    return f"{newest[0]}.{newest[1]}" if newest > (0, 0) else None
+
+
+def deb_control(ver: str, installed_size_kib: int, arch: str | None = None, glibc: str | None = None) -> str:
+    """The DEBIAN/control file; ``glibc``: the minimum C library version (see glibc_requirement)."""
     arch = arch or DEB_ARCH.get(machine(), machine())
+    depends = list(DEB_DEPENDS)
+    if glibc:
+        depends[0] = f"libc6 (>= {glibc})"
     fields = [
         ("Package", PACKAGE),
         ("Version", ver),
@@ -93,7 +111,7 @@ def deb_control(ver: str, installed_size_kib: int, arch: str | None = None) -> s
         ("Architecture", arch),
         ("Maintainer", "Imgen Desktop developers <imgen-desktop@users.noreply.github.com>"),
         ("Installed-Size", str(int(installed_size_kib))),
-        ("Depends", ", ".join(DEB_DEPENDS)),
+        ("Depends", ", ".join(depends)),
         ("Recommends", "hicolor-icon-theme, desktop-file-utils"),
         ("Homepage", "https://github.com/imgen-desktop/imgen-desktop"),
         (
@@ -187,7 +205,7 @@ def build_deb(bundle: Path, out: Path, ver: str) -> Path:
         for d in dirs:
             os.chmod(os.path.join(dirpath, d), 0o755)
     (staging / "DEBIAN").mkdir()
-    control = deb_control(ver, (folder_size(staging) + 1023) // 1024)
+    control = deb_control(ver, (folder_size(staging) + 1023) // 1024, glibc=glibc_requirement(bundle))
     (staging / "DEBIAN" / "control").write_text(control, encoding="utf-8")
     cmd = ["dpkg-deb", "--root-owner-group", *deb_compression(), "--build", str(staging), str(out)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

@@ -235,6 +235,20 @@ def test_deb_control_fields(build):
     assert body and all(line.startswith(" ") for line in body) and " ." in body
 
 
+def test_deb_control_requires_the_glibc_the_bundle_was_built_against(build):
+    control = build.deb_control("1.0", 1, arch="amd64", glibc="2.36")
+    assert "Depends: libc6 (>= 2.36), " in control
+
+
+@pytest.mark.skipif(shutil.which("objdump") is None, reason="objdump (binutils) is not installed")
+def test_glibc_requirement_reads_symbol_versions(build, tmp_path):
+    bundle = tmp_path / "ImgenDesktop"
+    bundle.mkdir()
+    shutil.copy(sys.executable, bundle / "ImgenDesktop")  # a real ELF executable linked to glibc
+    found = build.glibc_requirement(bundle)
+    assert found is not None and tuple(map(int, found.split("."))) >= (2, 2)
+
+
 def test_deb_layout_installs_to_opt_with_launchers_desktop_file_and_icons(build, tmp_path):
     layout = build.deb_layout(tmp_path / "ImgenDesktop")
     assert layout["opt/imgen-desktop"] == ("tree", tmp_path / "ImgenDesktop")
