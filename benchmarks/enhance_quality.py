@@ -1,6 +1,6 @@
 """Quality of the built-in enhancement models on held-out photos (``resources/photos/test/``).
 
-    .venv/bin/python -m pip install scikit-image   # benchmark-only dependency (not a runtime one)
+    .venv/bin/python -m pip install scikit-image PyWavelets   # benchmark-only (not runtime) dependencies
     .venv/bin/python benchmarks/enhance_quality.py
 
 * upscale x2 / x4: the photo (cropped to a multiple of the scale) is downscaled with PIL
@@ -54,6 +54,8 @@ def load(path: Path) -> np.ndarray:
 
 
 def main() -> int:
+    import argparse
+
     import torch
     from PIL import Image
 
@@ -61,6 +63,9 @@ def main() -> int:
     from imgen_desktop.core.enhance import enhance_photo, open_model
     from imgen_desktop.core.imageio import photo_from_array
 
+    parser = argparse.ArgumentParser(description="PSNR of the built-in enhancement models on held-out photos")
+    parser.add_argument("--tasks", default="upscale,denoise,inpaint", help="comma-separated subset")
+    tasks = parser.parse_args().tasks.split(",")
     torch.manual_seed(0)
     photos = sorted(p for p in (ROOT / "resources" / "photos" / "test").iterdir() if p.suffix.lower() in (".png", ".jpg"))
     rows: list[tuple[str, str, float, float, str, float]] = []
@@ -70,7 +75,7 @@ def main() -> int:
         out = enhance_photo(photo_from_array(arr), model, **kw).pixels
         return out.reshape(arr.shape[0] * model.scale, arr.shape[1] * model.scale, -1).squeeze(), time.perf_counter() - t
 
-    for scale in (2, 4):
+    for scale in (2, 4) if "upscale" in tasks else ():
         model = open_model(f"builtin:upscale-x{scale}", "cpu")
         for path in photos:
             hr = load(path)
@@ -84,10 +89,10 @@ def main() -> int:
             base = psnr(y_channel(bic)[s:-s, s:-s], y_channel(hr)[s:-s, s:-s])
             rows.append((f"upscale x{scale}", path.name, ours, base, "PIL bicubic", secs))
 
-    from skimage.restoration import denoise_nl_means, estimate_sigma
+    for path in photos if "denoise" in tasks else ():
+        from skimage.restoration import denoise_nl_means, estimate_sigma
 
-    model = open_model("builtin:denoise", "cpu")
-    for path in photos:
+        model = open_model("builtin:denoise", "cpu")
         clean = load(path)
         rng = np.random.default_rng(0)
         noisy = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).round().astype(np.uint8)
@@ -103,8 +108,8 @@ def main() -> int:
         rows.append(("denoise s25, level hint 25", path.name, psnr(hinted, clean), base, "NL-means (fast)", secs))
         rows.append(("(noisy input)", path.name, psnr(noisy, clean), base, "NL-means (fast)", 0.0))
 
-    model = open_model("builtin:inpaint", "cpu")
-    for path in photos:
+    for path in photos if "inpaint" in tasks else ():
+        model = open_model("builtin:inpaint", "cpu")
         clean = load(path)
         h, w = clean.shape[:2]
         hole = dg.random_masks(1, h, w, torch.Generator().manual_seed(0))[0, 0].numpy() > 0.5

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -31,9 +32,9 @@ BUILTINS: dict[str, dict] = {
                        label="Upscale x2 (built-in)"),
     "upscale-x4": dict(task="upscale", scale=4, image_size=96, batch_size=16, steps=800, lr=2e-3, width=32, extra={"blocks": 4},
                        label="Upscale x4 (built-in)"),
-    "denoise": dict(task="denoise", image_size=48, batch_size=16, steps=1600, lr=2e-3, width=32, extra={"blocks": 5},
+    "denoise": dict(task="denoise", image_size=48, batch_size=16, steps=2400, lr=2e-3, width=32, extra={"blocks": 5},
                     noise_sigma=50.0, camera_noise=True, label="Denoise (built-in)"),
-    "inpaint": dict(task="inpaint", image_size=64, batch_size=8, steps=600, lr=2e-3, width=32, extra={"blocks": 4},
+    "inpaint": dict(task="inpaint", image_size=64, batch_size=8, steps=2000, lr=2e-3, width=32, extra={"blocks": 4},
                     label="Inpaint (built-in)"),
 }
 MAX_BYTES = 10 * 1024 * 1024
@@ -59,6 +60,9 @@ def train_one(name: str, home: Path, seed: int = 0) -> Path:
         elif isinstance(event, Log):
             print(f"[{name}] {event.message}", flush=True)
 
+    # always a fresh run: remove what an earlier run of this script left in the scratch root
+    shutil.rmtree(trainer.run_dir(config.name), ignore_errors=True)
+    (home / "models" / f"{config.name}.safetensors").unlink(missing_ok=True)
     t0 = time.time()
     result = trainer.train(config, on_event)
     if isinstance(result, Failed):

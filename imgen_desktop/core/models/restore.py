@@ -377,6 +377,14 @@ class RestoreRecipe(Recipe):
         d["target"] = d["target"].to(self.device)
         if "sigma" in d:
             d["sigma"] = d["sigma"].to(self.device)
+            if not plain:
+                # half of the images get the blind estimate as their noise-level hint (what
+                # inference uses when the user gives none), so the net learns not to trust
+                # the hint blindly; the other half get the true level (a user-set strength)
+                g = generator or self.gen
+                use_est = (torch.rand(d["sigma"].shape[0], generator=g) < 0.5).to(self.device)
+                est = dg.estimate_noise_sigma(d["input"]).to(d["sigma"])
+                d["sigma"] = torch.where(use_est, est, d["sigma"])
         return d
 
     def run(self, d: dict) -> torch.Tensor:
