@@ -10,8 +10,9 @@
   all channels, model (blind: noise level estimated) vs scikit-image's ``denoise_nl_means``
   (fast_mode=True, sigma from ``estimate_sigma``, h = 0.8 sigma, 5x5 patches, distance 6, the
   settings of scikit-image's own example). Goal >= +1.0 dB.
-* inpaint: a random free-form mask per photo (``core.degrade.random_masks``, seed 0); PSNR
-  inside the hole, model vs mean-colour fill and vs a multi-scale normalised-convolution
+* inpaint: "large" = one random free-form mask per photo (``core.degrade.random_masks``,
+  seed 0, strokes scaled to the photo); "small" = blemish-sized holes, one random mask per
+  64 px block (the training patch scale); PSNR inside the holes, model vs mean-colour fill and vs a multi-scale normalised-convolution
   (diffusion-like) fill.
 Prints a Markdown table (and the mean over photos) for RESULTS.md.
 """
@@ -108,11 +109,19 @@ def main() -> int:
         rows.append(("denoise s25, level hint 25", path.name, psnr(hinted, clean), base, "NL-means (fast)", secs))
         rows.append(("(noisy input)", path.name, psnr(noisy, clean), base, "NL-means (fast)", 0.0))
 
-    for path in photos if "inpaint" in tasks else ():
+    def small_holes(h: int, w: int, block: int = 64) -> np.ndarray:
+        """Blemish-sized holes: one random free-form mask per 64 px block (the training scale)."""
+        gy, gx = -(-h // block), -(-w // block)
+        m = dg.random_masks(gy * gx, block, block, torch.Generator().manual_seed(0)).numpy() > 0.5
+        return m.reshape(gy, gx, block, block).transpose(0, 2, 1, 3).reshape(gy * block, gx * block)[:h, :w]
+
+    cases = [("large", lambda h, w: dg.random_masks(1, h, w, torch.Generator().manual_seed(0))[0, 0].numpy() > 0.5),
+             ("small", small_holes)]
+    for path, (kind, make_mask) in [(p, c) for p in photos for c in cases] if "inpaint" in tasks else ():
         model = open_model("builtin:inpaint", "cpu")
         clean = load(path)
         h, w = clean.shape[:2]
-        hole = dg.random_masks(1, h, w, torch.Generator().manual_seed(0))[0, 0].numpy() > 0.5
+        hole = make_mask(h, w)
         mask = hole.astype(np.uint8) * 255
         t = time.perf_counter()
         out = enhance_photo(photo_from_array(clean), model, mask=mask).pixels.reshape(clean.shape)
@@ -125,8 +134,8 @@ def main() -> int:
         diff = (dg.normalized_fill(x * (1 - m), m)[0].permute(1, 2, 0).numpy() * 255).reshape(clean.shape)
         ours = psnr(out, clean, hole if out.ndim == 2 else np.repeat(hole[..., None], 3, 2))
         sel = hole if clean.ndim == 2 else np.repeat(hole[..., None], 3, 2)
-        rows.append((f"inpaint ({hole.mean() * 100:.0f}% hole)", path.name, ours, psnr(mean_fill.reshape(clean.shape), clean, sel), "mean fill", secs))
-        rows.append((f"inpaint ({hole.mean() * 100:.0f}% hole)", path.name, ours, psnr(diff, clean, sel), "normalised-conv fill", secs))
+        rows.append((f"inpaint {kind} ({hole.mean() * 100:.0f}% hole)", path.name, ours, psnr(mean_fill.reshape(clean.shape), clean, sel), "mean fill", secs))
+        rows.append((f"inpaint {kind} ({hole.mean() * 100:.0f}% hole)", path.name, ours, psnr(diff, clean, sel), "normalised-conv fill", secs))
 
     print("| task | photo | model PSNR | baseline PSNR | baseline | gain | model time |")
     print("|---|---|---|---|---|---|---|")
@@ -137,7 +146,7 @@ def main() -> int:
     print("|---|---|---|")
     seen: dict[tuple[str, str], list[float]] = {}
     for task, _name, ours, base, what, _s in rows:
-        key = (task.split(" (")[0] if task.startswith("inpaint") else task, what)
+        key = (task.split(" (")[0], what)
         seen.setdefault(key, []).append(ours - base)
     for (task, what), gains in seen.items():
         print(f"| {task} | {what} | {np.mean(gains):+.2f} dB |")
