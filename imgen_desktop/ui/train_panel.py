@@ -170,7 +170,25 @@ class TrainPanel(QWidget):
             self._plot_layout.addWidget(self._loss_plot, 1)
             self.plot_controls = self._loss_plot.make_controls(self._plot_box)
             self._plot_layout.addWidget(self.plot_controls)
+            self._ensure_health_strip()
         return self._loss_plot
+
+    # ------------------------------------------------------------------ the health strip (lazy, with the plot)
+    @property
+    def health_strip(self):
+        self._ensure_plot()
+        return self._health_strip
+
+    def _ensure_health_strip(self):
+        if self._health_strip is None:
+            from imgen_desktop.ui.health_strip import HealthStrip  # imports pyqtgraph
+
+            strip = HealthStrip(self)
+            strip.set_family(self.family_combo.currentData() or "gan")
+            strip.sigRemedy.connect(self._on_remedy)
+            self.health_strip_host.addWidget(strip, 1)
+            self._health_strip = strip
+        return self._health_strip
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self._ensure_plot()
@@ -236,6 +254,9 @@ class TrainPanel(QWidget):
         self._plot_box = plot_box
         self._plot_layout = QVBoxLayout(plot_box)
         self._plot_layout.setContentsMargins(0, 0, 0, 0)
+        self._health_strip = None  # built with the loss plot
+        self._pending_restart: TrainConfig | None = None  # a remedy waiting for the run to stop
+        self._last_run_name = ""
         self._loss_plot = None  # built on first use / first show: pyqtgraph is slow to import
         self.sample_grid = SampleGrid(hsplit)
         self.sample_grid.sigSampleNow.connect(self._on_sample_now)
@@ -612,6 +633,8 @@ class TrainPanel(QWidget):
 
     def _on_family_changed(self, *_: Any) -> None:
         self._on_task_changed()
+        if self._health_strip is not None and not self.is_training():
+            self._health_strip.set_family(self.family_combo.currentData() or "gan")
 
     def _on_task_changed(self, *_: Any) -> None:
         if self._loading:
@@ -722,8 +745,14 @@ class TrainPanel(QWidget):
         if resume:
             cfg.name = self._resume_name
         else:
+            if not cfg.name:
+                from imgen_desktop.core.trainer import auto_name  # torch-free
+
+                cfg.name = auto_name(cfg)  # named here, so remedies and resume know the run
             self.loss_plot.reset()
             self.sample_grid.clear()
+            self.health_strip.set_family(cfg.family)
+            self.health_strip.reset()
         self._set_running(True)
         self.progress.setRange(0, max(cfg.steps, 1))
         self.progress.setValue(0)
@@ -737,7 +766,7 @@ class TrainPanel(QWidget):
         worker.sigMetrics.connect(self._on_metrics)
         worker.sigSamples.connect(self._on_samples)
         worker.sigLog.connect(self.log)
-        worker.sigHealth.connect(self.sigHealth)
+        worker.sigHealth.connect(self._on_health)
         worker.sigCheckpoint.connect(self._on_checkpoint)
         worker.sigFinished.connect(self._on_finished)
         worker.sigFailed.connect(self._on_failed)
@@ -804,7 +833,25 @@ class TrainPanel(QWidget):
 
     def _on_metrics(self, step: int, values: dict) -> None:
         self.loss_plot.add_point(step, values)
+        self.health_strip.on_metrics(step, values)
         self.sigMetrics.emit(step, values)
+
+    def _on_health(self, event: dict) -> None:
+        from imgen_desktop.core import health
+
+        self.health_strip.on_health(event)
+        state = event.get("state", "")
+        try:
+            title = health.rule(event.get("key", "")).title
+        except KeyError:
+            title = event.get("key", "")
+        if state in ("warn", "bad"):
+            remedies = "; ".join(event.get("remedies", ()))
+            self.log(f"{title}: {event.get('explanation', '')}" + (f" — try: {remedies}" if remedies else "")
+                     + " (click the light above the plot for one-click remedies)", "warning")
+        else:
+            self.log(f"{title}: {event.get('explanation', '')}")
+        self.sigHealth.emit(event)
 
     def _on_samples(self, step: int, images: Any, kind: str, columns: int = 0) -> None:
         try:
@@ -815,7 +862,44 @@ class TrainPanel(QWidget):
     def _on_checkpoint(self, step: int, path: str) -> None:
         self.log(f"Checkpoint saved at step {step}.")
 
+    # ------------------------------------------------------------------ one-click remedies
+    def _on_remedy(self, changes: dict, restart: bool) -> None:
+        """Apply a health remedy to the next run, or restart the current/last run from its checkpoint with it."""
+        from imgen_desktop.core import health
+
+        running = self.worker is not None
+        cfg = self.worker.config if running else self.config()
+        new = TrainConfig.from_dict(health.apply_remedy(cfg.to_dict(), changes))
+        what = ", ".join(f"{k.replace('_factor', '')} → {getattr(new, k.replace('_factor', ''))}" for k in changes)
+        if not restart:
+            self.set_config(new)
+            self.log(f"Remedy set for the next run: {what}." + (" The current run is unchanged." if running else ""))
+            return
+        blocked = [k for k in changes if k in health.NOT_RESUMABLE]
+        name = cfg.name if running else self._last_run_name
+        if blocked or not name:
+            reason = (f"{', '.join(blocked)} changes the networks, so it cannot continue a checkpoint"
+                      if blocked else "there is no run to restart yet")
+            self.set_config(new)
+            self.log(f"Remedy set for the next run ({what}): {reason}. Press Start for a new run.", "warning")
+            return
+        new.name = name
+        if running:
+            self._pending_restart = new
+            self.log(f"Restarting “{name}” from its last checkpoint with {what}…")
+            self._on_stop()
+        else:
+            self._restart_from_checkpoint(new)
+
+    def _restart_from_checkpoint(self, cfg: TrainConfig) -> None:
+        self._pending_restart = None
+        self.set_config(cfg)
+        self._set_resume(cfg.name)
+        self._on_start()
+
     def _on_finished(self, result: dict) -> None:
+        if result.get("run_dir"):
+            self._last_run_name = Path(result["run_dir"]).name
         name = result.get("model_name", "")
         step = result.get("step", self._last_step)
         how = "Stopped" if result.get("stopped_early") else "Finished"
@@ -834,9 +918,13 @@ class TrainPanel(QWidget):
     def _on_thread_finished(self) -> None:
         worker = self.sender() or self.worker
         if worker is self.worker:
+            if self.worker is not None:
+                self._last_run_name = self.worker.config.name or self._last_run_name
             self.worker = None
             self._set_running(False)
             self.sigRunEnded.emit()
+            if self._pending_restart is not None:
+                QTimer.singleShot(0, lambda cfg=self._pending_restart: self._restart_from_checkpoint(cfg))
         if worker is not None:
             worker.deleteLater()
 
@@ -913,6 +1001,9 @@ class TrainPanel(QWidget):
         if self.is_training() and self.worker is not None and self.worker.config.name != tag:
             return
         self.loss_plot.load_history(list(records))
+        self.health_strip.set_family(self.family_combo.currentData() or "gan")
+        self.health_strip.reset()
+        self.health_strip.load_history(list(records))
         if records:
             self._last_step = int(records[-1].get("step", 0))
             self.log(f"Reloaded {len(records)} curve points up to step {self._last_step}.")

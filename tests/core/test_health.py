@@ -19,8 +19,9 @@ def test_constant_generator_has_zero_diversity():
 
 def test_constant_generator_is_flagged_collapsed_with_patience():
     monitor = HealthMonitor("gan")
-    assert monitor.update(100, {"health.diversity": 0.01}) == []  # one evaluation is not enough
-    events = monitor.update(200, {"health.diversity": 0.01})
+    assert monitor.update(100, {"health.diversity": 0.01}) == []  # an untrained generator is not judged
+    assert monitor.update(200, {"health.diversity": 0.01}) == []  # one evaluation is not enough
+    events = monitor.update(300, {"health.diversity": 0.01})
     assert [(e.key, e.state) for e in events] == [("health.diversity", BAD)]
     assert "collapse" in events[0].explanation
     assert any("hinge" in r for r in events[0].remedies)
@@ -28,12 +29,12 @@ def test_constant_generator_is_flagged_collapsed_with_patience():
 
 def test_hysteresis_prevents_flicker():
     monitor = HealthMonitor("gan")
-    monitor.update(1, {"health.diversity": 0.4})
-    assert monitor.update(2, {"health.diversity": 0.4})[0].state == WARN
+    monitor.update(201, {"health.diversity": 0.2})
+    assert monitor.update(202, {"health.diversity": 0.2})[0].state == WARN
     # hovering just above the warn threshold does not flip back to ok
-    assert monitor.update(3, {"health.diversity": 0.52}) == []
-    assert monitor.update(4, {"health.diversity": 0.48}) == []
-    events = monitor.update(5, {"health.diversity": 0.9})
+    assert monitor.update(203, {"health.diversity": 0.31}) == []
+    assert monitor.update(204, {"health.diversity": 0.29}) == []
+    events = monitor.update(205, {"health.diversity": 0.9})
     assert [(e.state, e.remedies) for e in events] == [(OK, ())]
 
 
@@ -57,8 +58,9 @@ def test_posterior_collapse_flagged_for_vae_only():
 
 def test_exploding_and_vanishing_gradients():
     rnn = HealthMonitor("rnn")
-    rnn.update(1, {"health.grad_norm": 1e6})
-    assert [e.state for e in rnn.update(2, {"health.grad_norm": 1e6})] == [BAD]
+    assert rnn.update(1, {"health.grad_norm": 0.2}) == []
+    rnn.update(2, {"health.grad_norm": 500.0})
+    assert [e.state for e in rnn.update(3, {"health.grad_norm": 500.0})] == [BAD]
     vanish = HealthMonitor("rnn")
     vanish.update(1, {"health.grad_ratio": 1e-7})
     events = vanish.update(2, {"health.grad_ratio": 1e-7})
@@ -72,7 +74,7 @@ def test_exploding_and_vanishing_gradients():
 def test_discriminator_dominance_from_outputs():
     monitor = HealthMonitor("gan")
     values = {"health.d_real": 0.999, "health.d_fake": 0.001}
-    states = [e.state for step in range(1, 5) for e in monitor.update(step, values)]
+    states = [e.state for step in range(101, 105) for e in monitor.update(step, values)]
     assert states == [BAD]
 
 

@@ -246,7 +246,9 @@ class GanRecipe(Recipe):
     def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
         from imgen_desktop.core import health
 
-        net = self.inference_net()
+        # the live generator, not the EMA copy: collapse is a property of the training dynamics,
+        # and the EMA lags hundreds of steps behind them
+        net = self.G
         was_training = net.training
         net.eval()
         self.D.eval()

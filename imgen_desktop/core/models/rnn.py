@@ -224,7 +224,9 @@ class DrawRecipe(Recipe):
     def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
         out: dict[str, float] = {}
         if self._norms:
-            out["health.grad_norm"] = float(np.mean(self._norms))
+            # the largest norm since the last evaluation: explosions are spikes, a mean hides them
+            out["health.grad_norm"] = float(np.max(self._norms))
+            out["health.grad_norm_mean"] = float(np.mean(self._norms))
             out["health.clip_fraction"] = float(np.mean(self._clipped))
             self._norms, self._clipped = [], []
         if real is not None and len(real) > 0:
