@@ -12,7 +12,7 @@ Policies:
   shorter side of ``4 * image_size``);
 * enhancement tasks — random clean ``image_size`` crops of the full-size pictures (pictures
   smaller than the crop are upscaled first);
-* horizontal flips at random; channels from the data (1 if every picture is grayscale, else 3),
+* horizontal flips at random (not for ``builtin:digits``; ``config.extra["flip"]`` overrides); channels from the data (1 if every picture is grayscale, else 3),
   overridable with ``config.channels``.
 
 :class:`ImageDataset` yields batches in [-1, 1], NCHW, on the training device.
@@ -28,6 +28,7 @@ import numpy as np
 from imgen_desktop.core.errors import DatasetError
 
 BUILTINS = ("digits", "faces", "photos")
+NO_FLIP = ("builtin:digits",)  # datasets whose pictures must not be mirrored
 _FALLBACK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".tga")
 MAX_SIDE = 4096  # enhancement crops come from pictures downscaled to at most this side
 CACHE_BUDGET_BYTES = 2 * 2**30  # the in-memory cache of a folder dataset stays under this
@@ -263,6 +264,8 @@ class ImageDataset:
             self._pictures = None
         self._perm = None
         self._pos = 0
+        # handwriting is not mirror-symmetric: no random flips for the digits
+        self.flip = self.spec.strip().lower() not in NO_FLIP
 
     def __len__(self) -> int:
         return self.count
@@ -281,7 +284,7 @@ class ImageDataset:
             out.extend(take.tolist())
         return torch.tensor(out, dtype=torch.long)
 
-    def batch_uint8(self, batch_size: int, flip: bool = True):
+    def batch_uint8(self, batch_size: int, flip: bool | None = None):
         """A uint8 (N, C, S, S) CPU batch (random order, random flips / crops)."""
         import torch
 
@@ -298,7 +301,7 @@ class ImageDataset:
                 left = int(torch.randint(0, w - s + 1, ()).item())
                 crops.append(pic[:, top : top + s, left : left + s])
             batch = torch.stack(crops)
-        if flip:
+        if self.flip if flip is None else flip:
             mask = torch.rand(batch_size) < 0.5
             if mask.any():
                 batch = batch.clone()
@@ -313,7 +316,7 @@ class ImageDataset:
             batch_u8 = batch_u8.to(device)
         return batch_u8.float().div_(127.5).sub_(1.0)
 
-    def batches(self, batch_size: int, device, flip: bool = True) -> Iterator:
+    def batches(self, batch_size: int, device, flip: bool | None = None) -> Iterator:
         """Endless iterator of training batches on ``device``."""
         while True:
             yield self.to_device(self.batch_uint8(batch_size, flip), device)

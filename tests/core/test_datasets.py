@@ -91,6 +91,10 @@ def test_builtin_digits():
     assert info.count == 1797 and info.channels == 1
     ds = ImageDataset("builtin:digits", 32)
     assert ds._cache.shape == (1797, 1, 32, 32)
+    assert not ds.flip  # digits are not mirror-symmetric
+    torch.manual_seed(0)
+    ds._perm, ds._pos = torch.arange(1797), 0
+    assert torch.equal(ds.batch_uint8(8), ds._cache[:8])
 
 
 def test_builtin_photos_are_patches():
