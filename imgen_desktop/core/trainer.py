@@ -183,8 +183,12 @@ class _Run:
             saved = load_run_config(cfg.name)
             if not has_checkpoint(cfg.name):
                 raise ImgenError(f"the run {cfg.name!r} has no checkpoint to resume from")
-            changed = [f for f in ARCH_FIELDS if getattr(cfg, f) != getattr(saved, f)]
-            self.config = cfg = dataclasses.replace(cfg, **{f: getattr(saved, f) for f in ARCH_FIELDS})
+            # the networks' fields come from the run; a GAN loss may change between losses that
+            # share the discriminator (not to or from WGAN-GP, whose critic has no batch norm)
+            keep = [f for f in ARCH_FIELDS if not (f == "gan_loss" and "wgan-gp" not in (cfg.gan_loss, saved.gan_loss))]
+            changed = [f for f in keep if getattr(cfg, f) != getattr(saved, f)]
+            self._saved_lr = float(saved.lr)
+            self.config = cfg = dataclasses.replace(cfg, **{f: getattr(saved, f) for f in keep})
             if changed and not cfg.extra.get("_quiet_resume"):
                 self.log(f"resuming {cfg.name}: kept the run's {', '.join(changed)}")
             self.dir = run_dir(cfg.name)
@@ -246,6 +250,13 @@ class _Run:
             except (KeyError, RuntimeError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
                 raise ImgenError(f"the checkpoint of run {cfg.name!r} does not match its networks ({first})") from None
+            saved_lr = getattr(self, "_saved_lr", cfg.lr)
+            if saved_lr > 0 and cfg.lr != saved_lr:
+                # the optimizers' state restored the old rate: scale every group (keeps their ratios)
+                for opt in recipe.optimizers().values():
+                    for group in opt.param_groups:
+                        group["lr"] *= cfg.lr / saved_lr
+                self.log(f"learning rate changed from {saved_lr:g} to {cfg.lr:g}")
             self.step = int(state["step"])
             self.last_checkpoint_step = self.step
             elapsed_before = float(state.get("elapsed_s", 0.0))

@@ -167,3 +167,19 @@ def test_empty_folder_fails_before_training(tmp_path):
     assert isinstance(result, Failed) and "no pictures found" in result.message
     assert not events.of(Progress) and not events.of(Metrics)
     assert not (run_dir("empty") / "checkpoint.pt").exists()
+
+
+def test_resume_with_a_remedy_applies_new_lr_and_compatible_loss():
+    assert isinstance(train(tiny(steps=4, checkpoint_every=0, sample_every=0, name="remedy"), Recorder()), Finished)
+    events = Recorder()
+    result = train(tiny(steps=6, checkpoint_every=0, sample_every=0, name="remedy", lr=2.5e-4, gan_loss="hinge",
+                        width=16), events, resume=True)
+    assert isinstance(result, Finished), getattr(result, "message", result)
+    lrs = [e.values["lr"] for e in events.of(Metrics) if "lr" in e.values]
+    assert lrs and all(abs(lr - 2.5e-4) < 1e-12 for lr in lrs), lrs  # not the checkpoint's 1e-3
+    saved = json.loads((run_dir("remedy") / "config.json").read_text())
+    assert saved["gan_loss"] == "hinge"  # nonsat -> hinge shares the discriminator
+    assert saved["width"] == 8  # network fields always come from the run
+    from imgen_desktop.core.events import Log
+
+    assert any("learning rate changed" in e.message for e in events.of(Log))
