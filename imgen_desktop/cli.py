@@ -21,8 +21,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a GAN, VAE or RNN model", description="Train a model; Ctrl+C stops and saves.")
-    p.add_argument("--family", choices=["gan", "vae", "rnn"], required=True)
-    p.add_argument("--task", choices=["generate", "upscale", "denoise", "inpaint"], default="generate")
+    p.add_argument("--family", choices=["gan", "vae", "rnn"], default=None, help="required unless --resume")
+    p.add_argument("--task", choices=["generate", "upscale", "denoise", "inpaint"], default=None, help="default: generate")
     p.add_argument("--scale", type=int, choices=[2, 4], default=None, help="upscale factor")
     p.add_argument("--data", default=None, help="FOLDER or builtin:digits|builtin:faces|builtin:photos")
     p.add_argument("--preset", default=None, help="quick | standard | quality (| classic for the GAN)")
@@ -135,7 +135,7 @@ def _train_config(args):
         from imgen_desktop.core.trainer import load_run_config
 
         config = load_run_config(args.resume)
-        if args.family != config.family or (args.task != "generate" and args.task != config.task):
+        if (args.family and args.family != config.family) or (args.task and args.task != config.task):
             raise ImgenError(f"the run {args.resume!r} is a {config.family.upper()} {config.task} run")
         if args.name and args.name != args.resume:
             raise ImgenError("--name and --resume name different runs; --resume NAME continues the run NAME")
@@ -143,8 +143,9 @@ def _train_config(args):
         if args.preset:
             config = apply_preset(config, args.preset)
     else:
-        default_data = "builtin:digits" if args.task == "generate" else "builtin:photos"
-        config = TrainConfig(family=args.family, task=args.task, data=args.data or default_data)
+        task = args.task or "generate"
+        default_data = "builtin:digits" if task == "generate" else "builtin:photos"
+        config = TrainConfig(family=args.family, task=task, data=args.data or default_data)
         config = apply_preset(config, args.preset or DEFAULT_PRESET)
         config.name = args.name or ""
     changes = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k, None) is not None}
@@ -379,6 +380,8 @@ def _cmd_models(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command == "train" and not args.family and not args.resume:
+        parser.error("train: --family is required (unless --resume NAME continues a run)")
     from imgen_desktop.core.errors import ImgenError
 
     handler = {

@@ -40,8 +40,8 @@ def test_train_then_generate_grid_and_folder(imgen_home, tmp_path, capsys):
     assert main(["generate", "--model", "cli-gan", "-n", "5", "-o", str(inter), "--interpolate", "--device", "cpu"]) == 0
     assert np.asarray(Image.open(inter)).shape[1] == 5 * 16 + 6 * 2
 
-    # continue the same run: the step counter goes on
-    assert main(["train", *[a if a != "6" else "9" for a in TINY], "--resume", "cli-gan"]) == 0
+    # continue the same run (its family comes from the run): the step counter goes on
+    assert main(["train", "--resume", "cli-gan", "--steps", "9", "--device", "cpu", "--quiet"]) == 0
     assert "trained cli-gan: 9 steps" in capsys.readouterr().out
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps)) and steps[-1] == 9
@@ -51,6 +51,14 @@ def test_bad_dataset_exits_1_with_one_line(tmp_path, capsys):
     assert main(["train", "--family", "gan", "--data", str(tmp_path / "missing"), "--steps", "2", "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("imgen: error:") and "not found" in err and len(err.splitlines()) == 1
+
+
+def test_train_without_family_is_bad_usage(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--steps", "2"])
+    assert exit_info.value.code == 2 and "--family is required" in capsys.readouterr().err
 
 
 def test_generate_unknown_model_exits_1(tmp_path, capsys):
