@@ -884,6 +884,10 @@ class TrainPanel(QWidget):
             self.log(f"Remedy set for the next run ({what}): {reason}. Press Start for a new run.", "warning")
             return
         new.name = name
+        if not running and self._last_step >= new.steps:
+            # the run had reached its end: continue it for another half of its length
+            new.steps = self._last_step + max(1, new.steps // 2)
+            self.log(f"“{name}” had finished; it continues to step {new.steps} with the remedy.")
         if running:
             self._pending_restart = new
             self.log(f"Restarting “{name}” from its last checkpoint with {what}…")
