@@ -1,0 +1,44 @@
+"""``make bench``: run every benchmark in turn and print their figures.
+
+Long (tens of minutes on 2 CPU cores). Each script records nothing by itself: copy the figures
+you want to keep into ``benchmarks/RESULTS.md`` with the command and the machine's load.
+The enhancement benchmark needs scikit-image (benchmark-only):
+``.venv/bin/python -m pip install scikit-image PyWavelets``.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = [
+    ["startup.py"],
+    ["ui_stall.py"],
+    ["health_proof.py"],
+    ["digits_quality.py"],
+    ["enhance_quality.py"],
+]
+
+
+def main() -> int:
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"), "PYTHONUNBUFFERED": "1"}
+    if (HERE.parent / "dist" / "ImgenDesktop").is_dir():
+        BENCHES.append(["bundle_launch.py"])
+    failed = []
+    for bench in BENCHES:
+        print(f"\n=== {' '.join(bench)}", flush=True)
+        start = time.perf_counter()
+        rc = subprocess.call([sys.executable, str(HERE / bench[0]), *bench[1:]], env=env)
+        print(f"=== {bench[0]}: exit {rc} after {time.perf_counter() - start:.0f} s", flush=True)
+        if rc:
+            failed.append(bench[0])
+    if failed:
+        print("failed: " + ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
