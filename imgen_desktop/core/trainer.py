@@ -132,6 +132,15 @@ def train(config: TrainConfig, on_event: EventCallback, token: ControlToken | No
         return run.fail(f"training failed at step {run.step}: {type(exc).__name__}: {exc}")
 
 
+def _set_cosine_lr(recipe, step: int, total: int, floor: float = 0.05) -> None:
+    """Cosine decay from each group's initial rate to ``floor`` of it (``extra.lr_schedule = "cosine"``)."""
+    factor = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+    for opt in recipe.optimizers().values():
+        for group in opt.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * factor
+
+
 def _is_oom(exc: BaseException) -> bool:
     import torch
 
@@ -256,6 +265,8 @@ class _Run:
                 for opt in recipe.optimizers().values():
                     for group in opt.param_groups:
                         group["lr"] *= cfg.lr / saved_lr
+                        if "initial_lr" in group:
+                            group["initial_lr"] *= cfg.lr / saved_lr
                 self.log(f"learning rate changed from {saved_lr:g} to {cfg.lr:g}")
             self.step = int(state["step"])
             self.last_checkpoint_step = self.step
@@ -275,6 +286,7 @@ class _Run:
         total = int(cfg.steps)
         log_every = max(1, min(10, total // 100))
         flip = cfg.extra.get("flip") if isinstance(cfg.extra, dict) else None
+        schedule = cfg.extra.get("lr_schedule") if isinstance(cfg.extra, dict) else None
         batches = dataset.batches(cfg.batch_size, device, flip=None if flip is None else bool(flip))
         diag_batch = dataset.fixed_batch(min(64, max(8, cfg.batch_size)), device, seed=cfg.seed + 1)
         acc: dict[str, list[float]] = {}
@@ -290,6 +302,8 @@ class _Run:
                 stopped = True
                 break
             t0 = time.perf_counter()
+            if schedule == "cosine":
+                _set_cosine_lr(recipe, self.step, total)
             batch = next(batches)
             values = recipe.train_step(batch, self.step)
             self.step += 1

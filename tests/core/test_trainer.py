@@ -183,3 +183,11 @@ def test_resume_with_a_remedy_applies_new_lr_and_compatible_loss():
     from imgen_desktop.core.events import Log
 
     assert any("learning rate changed" in e.message for e in events.of(Log))
+
+
+def test_cosine_schedule_decays_the_learning_rate():
+    events = Recorder()
+    cfg = tiny(steps=20, checkpoint_every=0, sample_every=0, name="cosine", extra={"lr_schedule": "cosine"})
+    assert isinstance(train(cfg, events), Finished)
+    lrs = [e.values["lr"] for e in events.of(Metrics) if "lr" in e.values]
+    assert lrs[0] > 0.9e-3 and lrs[-1] < 0.2e-3 and lrs == sorted(lrs, reverse=True)
