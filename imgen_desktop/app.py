@@ -39,6 +39,9 @@ def create_main_window():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen bundle re-runs itself as the training child process
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--self-test" in argv:
         from imgen_desktop.selftest import run_self_test

@@ -1,8 +1,10 @@
 """Background threads for the training UI.
 
-:class:`TrainWorker` runs ``core.trainer.train`` in a ``QThread`` and re-emits the engine's
-plain-data events as Qt signals; :class:`FunctionWorker` runs any slow call (dataset
-description, model listing, sampling) off the GUI thread. Neither touches a widget: all they
+:class:`TrainWorker` is a ``QThread`` that runs ``core.trainer.train`` in a child process
+(``core.process_runner``: the training loop never shares the GUI process's GIL, so the window
+stays responsive) and re-emits the engine's plain-data events as Qt signals;
+:class:`FunctionWorker` runs any slow call (dataset description, model listing, sampling) off
+the GUI thread. Neither touches a widget: all they
 hand over is plain data (dicts, str, numbers, uint8 numpy arrays). Every exception is caught
 inside ``run`` and reported as a signal, so a bug never takes the window down.
 """
@@ -40,14 +42,15 @@ class TrainWorker(QThread):
     sigFailed = Signal(str)
 
     PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress updates a second reach the GUI
+    STOP_GRACE_S = 45.0  # after Stop, the child has this long to save and exit before it is ended
 
     def __init__(self, config: Any, resume: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        from imgen_desktop.core.control import ControlToken
+        from imgen_desktop.core.process_runner import ProcessControlToken
 
         self.config = config
         self.resume = resume
-        self.token = ControlToken()
+        self.token = ProcessControlToken()  # shared with the training process
         self._last_progress = 0.0
         self._pending_progress: dict | None = None
         self._lock = threading.Lock()
@@ -68,14 +71,18 @@ class TrainWorker(QThread):
 
     # --- the thread -----------------------------------------------------------------------
     def run(self) -> None:  # noqa: D401 (Qt API)
+        """Start the training process and forward its events until it ends; no training here."""
+        runner = None
         try:
-            from imgen_desktop.core import trainer
             from imgen_desktop.core.events import Failed, Finished
+            from imgen_desktop.core.process_runner import TrainingProcess
 
-            if self.resume:
-                result = trainer.train(self.config, self._on_event, self.token, resume=True)
-            else:
-                result = trainer.train(self.config, self._on_event, self.token)
+            runner = TrainingProcess(self.config, resume=self.resume, token=self.token, stop_grace_s=self.STOP_GRACE_S)
+            runner.start()
+            for event in runner.events():
+                if not isinstance(event, (Finished, Failed)):
+                    self._on_event(event)
+            result = runner.result
             self._flush_progress()
             if isinstance(result, Finished):
                 self.result = dataclasses.asdict(result)
@@ -87,9 +94,12 @@ class TrainWorker(QThread):
         except BaseException as exc:  # noqa: BLE001 - report everything, never crash the GUI
             self.sigLog.emit(traceback.format_exc(), "debug")
             self.sigFailed.emit(_short_error(exc))
+        finally:
+            if runner is not None:
+                runner.close()  # the child has exited by now; if not, it is ended (no orphans)
 
     def _on_event(self, event: Any) -> None:
-        """The engine's callback (called on this worker thread)."""
+        """One event from the training process (handled on this worker thread)."""
         from imgen_desktop.core import events as ev
 
         try:
@@ -112,7 +122,7 @@ class TrainWorker(QThread):
                 self.sigHealth.emit(dataclasses.asdict(event))
             elif isinstance(event, ev.CheckpointSaved):
                 self.sigCheckpoint.emit(int(event.step), str(event.path))
-            # Finished / Failed are taken from train()'s return value (see run)
+            # Finished / Failed end the run (see run)
         except Exception as exc:  # a bad event must not kill the run
             self.sigLog.emit(f"could not forward an event: {_short_error(exc)}", "warning")
 
