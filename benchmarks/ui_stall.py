@@ -1,4 +1,4 @@
-"""Event-loop stalls of the GUI while a real GAN trains in it.
+"""Event-loop stalls of the GUI while a real GAN trains from it (in a child process, as the app does).
 
 A 10 ms ``QTimer`` (precise) runs on the GUI thread; each tick records how late it fired
 (interval - 10 ms). The real main window (``create_main_window()``) trains a GAN on
@@ -6,7 +6,7 @@ A 10 ms ``QTimer`` (precise) runs on the GUI thread; each tick records how late 
 sample grid and progress bar updating. Reports max / p99 / p50 lateness for an idle phase and
 the training phase. Goal (issue 3): no stall over 50 ms.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/ui_stall.py [--steps 40] [--batch-size 32] [--control]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/ui_stall.py [--steps 40] [--batch-size 32] [--control | --in-thread]
 """
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def main() -> int:
     ap.add_argument("--control", action="store_true",
                     help="instead: run the same training as a separate `imgen train` process while the GUI idles "
                          "(tells machine load apart from stalls that training inside the GUI causes)")
+    ap.add_argument("--in-thread", action="store_true",
+                    help="the old way, for comparison: train in the GUI process's worker thread instead of a child process")
     ap.add_argument("--diagnose", action="store_true", help="print where every thread was during stalls over 60 ms")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -43,6 +45,8 @@ def main() -> int:
 
     from imgen_desktop.app import create_main_window
 
+    if args.in_thread:
+        _train_in_worker_thread()
     window = create_main_window()
     app = QApplication.instance()
     window.show()
@@ -142,6 +146,27 @@ def main() -> int:
     print("worst stalls (ms @ s after Start, phase):", ", ".join(f"{1000 * t:.0f} @ {w - t0:.1f} s {p}" for t, p, w in worst))
     window.close()
     return 0
+
+
+def _train_in_worker_thread() -> None:
+    """Make TrainWorker call trainer.train on its own thread (as before training moved to a child process)."""
+    import dataclasses
+
+    from imgen_desktop.ui.train_worker import TrainWorker
+
+    def run(self) -> None:
+        from imgen_desktop.core import trainer
+        from imgen_desktop.core.events import Finished
+
+        result = trainer.train(self.config, self._on_event, self.token, resume=self.resume)  # the token works in-process too
+        self._flush_progress()
+        if isinstance(result, Finished):
+            self.result = dataclasses.asdict(result)
+            self.sigFinished.emit(self.result)
+        else:
+            self.sigFailed.emit(getattr(result, "message", "failed"))
+
+    TrainWorker.run = run
 
 
 def _start_watchdog(phase: dict) -> None:

@@ -24,7 +24,9 @@ parent closes its copy of the pipe's write end, so a child that dies in the midd
 message reads as end-of-file instead of a reader blocked forever on the missing bytes. The
 data is pickled by our own child process only; nothing from outside is unpickled.
 
-The child inherits the environment (``IMGEN_HOME`` included) and imports no Qt. It watches
+The child inherits the environment (``IMGEN_HOME`` included), imports no Qt, and runs at a
+lower scheduling priority (niceness +10 on POSIX; ``IMGEN_TRAIN_NICE=N`` sets it, 0 = none) so
+the window gets the CPU first. It watches
 its parent: if the parent dies, the child stops as if Stop had been pressed (saving a
 checkpoint and the model) and exits, so no training process is left behind. In the parent, an
 ``atexit`` hook stops and then ends any child still running.
@@ -48,6 +50,7 @@ from imgen_desktop.core.events import CheckpointSaved, Event, EventCallback, Fai
 
 _CTX = multiprocessing.get_context("spawn")
 _TERMINAL = (Finished, Failed)
+CHILD_NICENESS = 10  # added to the training process's niceness (POSIX); IMGEN_TRAIN_NICE overrides
 
 
 class ProcessControlToken:
@@ -130,6 +133,7 @@ def _child_main(config: TrainConfig, resume: bool, token: ProcessControlToken, c
             sent_terminal = True
 
     _watch_parent(token, parent_gone)
+    _lower_priority()
     try:
         from imgen_desktop.core import trainer
 
@@ -144,6 +148,20 @@ def _child_main(config: TrainConfig, resume: bool, token: ProcessControlToken, c
             conn.close()
         except OSError:
             pass
+
+
+def _lower_priority() -> None:
+    """Give the window the CPU first: the training process runs at a lower scheduling priority.
+
+    Where training saturates every core (CPU training), the GUI process would otherwise wait
+    for its time slice and miss frames; on an idle core this costs training nothing.
+    """
+    try:
+        niceness = int(os.environ.get("IMGEN_TRAIN_NICE", CHILD_NICENESS))
+        if niceness and hasattr(os, "nice"):  # POSIX; Windows keeps normal priority
+            os.nice(niceness)
+    except (ValueError, OSError):
+        pass
 
 
 def _watch_parent(token: ProcessControlToken, parent_gone: threading.Event) -> None:
