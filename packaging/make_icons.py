@@ -28,7 +28,10 @@ def render(svg: Path = SVG, icons: Path = ICONS, sizes=SIZES) -> list[Path]:
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # noqa: F841 (keeps Qt alive)
+    from PySide6.QtWidgets import QApplication
+
+    # a QApplication (not a bare QGuiApplication): a widget made later in the same process needs one
+    app = QGuiApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 (keeps Qt alive)
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise SystemExit(f"cannot render {svg}")
