@@ -11,11 +11,13 @@ class ControlToken:
     ``True`` when the job should stop. Cancellation of enhancement jobs uses the same token.
     """
 
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._running = threading.Event()
+    def __init__(self, event_factory=threading.Event) -> None:
+        # ``event_factory``: threading.Event in one process; a multiprocessing context's Event
+        # to share the token with a child process (see core.process_runner)
+        self._stop = event_factory()
+        self._running = event_factory()
         self._running.set()
-        self._sample_now = threading.Event()
+        self._sample_now = event_factory()
 
     # --- requests (any thread) ---
     def stop(self) -> None:

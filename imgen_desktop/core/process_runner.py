@@ -46,6 +46,7 @@ from multiprocessing.connection import wait as _wait_for
 from typing import Iterator
 
 from imgen_desktop.core.config import TrainConfig
+from imgen_desktop.core.control import ControlToken
 from imgen_desktop.core.events import CheckpointSaved, Event, EventCallback, Failed, Finished, Log, Metrics, Progress
 
 _CTX = multiprocessing.get_context("spawn")
@@ -53,57 +54,16 @@ _TERMINAL = (Finished, Failed)
 CHILD_NICENESS = 10  # added to the training process's niceness (POSIX); IMGEN_TRAIN_NICE overrides
 
 
-class ProcessControlToken:
+class ProcessControlToken(ControlToken):
     """Pause / resume / stop / "sample now" shared between the GUI process and the training process.
 
-    The same interface as :class:`~imgen_desktop.core.control.ControlToken`. Create it in the
-    parent and hand it to the child when the child starts (as :class:`TrainingProcess` does).
+    :class:`~imgen_desktop.core.control.ControlToken` on spawn-context ``multiprocessing`` events.
+    Create it in the parent and hand it to the child when the child starts (as
+    :class:`TrainingProcess` does).
     """
 
     def __init__(self) -> None:
-        self._stop = _CTX.Event()
-        self._running = _CTX.Event()
-        self._running.set()
-        self._sample_now = _CTX.Event()
-
-    # --- requests (parent, any thread) ---
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()  # wake a paused loop so it can stop
-
-    cancel = stop
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def request_sample(self) -> None:
-        self._sample_now.set()
-
-    # --- queries (the training loop) ---
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    cancelled = stop_requested
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def take_sample_request(self) -> bool:
-        if self._sample_now.is_set():
-            self._sample_now.clear()
-            return True
-        return False
-
-    def checkpoint(self, poll_s: float = 0.1) -> bool:
-        """Block while paused; return True if a stop was requested."""
-        while not self._running.is_set() and not self._stop.is_set():
-            self._running.wait(poll_s)
-        return self._stop.is_set()
+        super().__init__(event_factory=_CTX.Event)
 
 
 # --------------------------------------------------------------------------- the child side

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 
 from imgen_desktop.core.control import ControlToken
+from imgen_desktop.core.enhance import output_name  # noqa: F401 (torch-free at import; used by the canvas)
 
 
 def friendly_error(exc: BaseException) -> str:
@@ -131,17 +132,6 @@ class EnhanceWorker(QThread):
                 self.sigCancelled.emit()
             else:
                 self.sigFailed.emit(friendly_error(exc))
-
-
-def output_name(src: Path, task: str, scale: int, fmt: str | None = None) -> str:
-    """``photo.jpg`` -> ``photo_x2.jpg`` / ``photo_denoised.jpg`` / ``photo_inpainted.jpg``."""
-    tag = {"upscale": f"x{scale}", "denoise": "denoised", "inpaint": "inpainted"}.get(task, "enhanced")
-    ext = src.suffix.lower()
-    if fmt:
-        ext = "." + fmt.lower().replace("jpeg", "jpg").replace("tiff", "tif")
-    elif ext not in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
-        ext = ".png"
-    return f"{src.stem}_{tag}{ext}"
 
 
 class BatchWorker(QThread):
