@@ -533,5 +533,6 @@ def enhance_files(
         except Cancelled:
             raise
         except ImgenError as exc:
-            results.append(FileResult(str(path), error=f"{path.name}: {exc}"))
+            message = str(exc)  # image errors already name the file; others get it added
+            results.append(FileResult(str(path), error=message if path.name in message else f"{path.name}: {message}"))
     return results
