@@ -1,7 +1,9 @@
 """``imgen-desktop --self-test``: a headless check that an installed or bundled app works.
 
 It resolves the shipped resources, loads every built-in model, enhances a crop of a bundled
-sample photo, opens the main window offscreen, checks that user data goes only to the per-user
+sample photo, trains a tiny GAN for a few steps in a spawned child process (the Train panel's
+path, which in a bundle re-enters the executable through ``multiprocessing.freeze_support``) and
+exports it to the model store, opens the main window offscreen, checks that user data goes only to the per-user
 data folder (never inside the application folder), and reports the torch build against the GPU
 that is present. One line per check, then ``self-test: N/M passed``; exit status 0 or 1.
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 PHOTO_PREFERENCE = ("astronaut.png", "coffee.png", "rocket.jpg")
+TRAIN_STEPS = 3
 CROP = 48  # pixels: enough to exercise padding and tiling, quick on any CPU
 
 
@@ -154,6 +157,28 @@ class SelfTest:
             raise CheckFailed(f"progress did not reach the end: {calls[-1:]}")
         return f"{name} on a {cw}x{ch} crop of {photo_path.name} -> {want[1]}x{want[0]}"
 
+    def check_training(self) -> str:
+        from imgen_desktop.core.config import TrainConfig
+        from imgen_desktop.core.events import Finished
+        from imgen_desktop.core.process_runner import train_in_process
+
+        config = TrainConfig(family="gan", task="generate", data="builtin:digits", image_size=16, width=8, z_dim=16,
+                             batch_size=8, steps=TRAIN_STEPS, sample_every=0, checkpoint_every=0, device="cpu",
+                             name="self-test-gan", ema=0.0)
+        events: list = []
+        result = train_in_process(config, events.append)
+        if not isinstance(result, Finished):
+            raise CheckFailed(f"training failed: {getattr(result, 'message', result)}")
+        kinds = {type(e).__name__ for e in events}
+        if "Metrics" not in kinds:
+            raise CheckFailed(f"no loss values arrived from the child (events: {', '.join(sorted(kinds))})")
+        from imgen_desktop.core.store import ModelStore
+
+        store = ModelStore()
+        if not store.exists(result.model_name):
+            raise CheckFailed(f"the trained model {result.model_name!r} is not in the model store")
+        return f"GAN {TRAIN_STEPS} steps on builtin:digits in a child process; exported {store.get(result.model_name).path.name}"
+
     def check_window(self) -> str:
         from PySide6.QtCore import QCoreApplication, QEventLoop
         from PySide6.QtWidgets import QApplication
@@ -248,6 +273,7 @@ class SelfTest:
                 self._run("torch", self.check_torch)
                 self._run("models", self.check_models)
                 self._run("enhance", self.check_enhance)
+                self._run("training", self.check_training)
                 self._run("window", self.check_window)
                 self._run("user data", lambda: self.check_user_data(before, folder, data_root))
         finally:

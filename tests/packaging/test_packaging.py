@@ -123,6 +123,22 @@ def test_spec_drops_tests_tools_headers_and_unused_qt(spec_helpers, dest):
     assert spec_helpers["_dropped"](dest)
 
 
+def test_spec_drops_compile_only_torch_sources_but_keeps_those_read_at_import(spec_helpers, tmp_path):
+    """torch's config modules parse their own source when imported (training imports
+    torch.distributed.config through the optimizer): dropping those broke the bundle."""
+    dropped = spec_helpers["_dropped"]
+    plain = tmp_path / "scheduler.py"
+    plain.write_text("def f():\n    return 1\n")
+    config = tmp_path / "config.py"
+    config.write_text("from torch.utils._config_module import install_config_module\ninstall_config_module(sys.modules[__name__])\n")
+    assert dropped("torch/_inductor/scheduler.py", str(plain))
+    assert dropped("torch/distributed/fsdp/api.py", str(plain))
+    assert not dropped("torch/distributed/config.py", str(config))
+    assert not dropped("torch/_inductor/codegen/common.py", str(tmp_path / "missing.py"))  # unreadable: kept
+    assert not dropped("torch/nn/modules/conv.py", str(plain))  # outside the compile-only folders
+    assert not dropped("torch/_inductor/codegen/aoti_runtime/interface.cpp", str(plain))  # not a .py file
+
+
 def test_spec_excludes_unused_modules_but_keeps_the_qt_ones_pyqtgraph_imports(spec_helpers):
     excludes = set(spec_helpers["EXCLUDES"])
     assert {"tkinter", "pytest", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtNetwork"} <= excludes
@@ -340,7 +356,8 @@ def test_self_test_passes_from_the_source_tree(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     checks = [line for line in lines if line.startswith(("PASS ", "FAIL "))]
     names = [line.split(":")[0].split(" ", 1)[1] for line in checks]
-    assert names == ["resources", "torch", "models", "enhance", "window", "user data"]
+    assert names == ["resources", "torch", "models", "enhance", "training", "window", "user data"]
+    assert "exported self-test-gan" in checks[4], checks[4]
     assert all(line.startswith("PASS ") for line in checks)
     assert lines[-1] == f"self-test: {len(checks)}/{len(checks)} passed"
     assert (tmp_path / "home" / "settings.ini").is_file()  # the window's layout went to the data root
