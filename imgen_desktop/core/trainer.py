@@ -357,7 +357,8 @@ class _Run:
             torch.set_rng_state(cpu_state)  # sampling must not change the training's random stream
         for kind, images in outputs.items():
             images = np.asarray(images)
-            columns = 3 if kind == "enhanced" else 0
+            # a recipe may fix a kind's layout (DRAW: T canvas steps a row; VAE: real|reconstruction pairs)
+            columns = 3 if kind == "enhanced" else int(getattr(recipe, "sample_columns", {}).get(kind, 0))
             self.emit(Samples(self.step, images, kind, columns))
             self._save_grid(images, kind, columns)
         for event in monitor.update(self.step, values):

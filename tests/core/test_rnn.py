@@ -140,6 +140,7 @@ def test_the_trainer_runs_draw_end_to_end():
     assert isinstance(result, Finished), result
     canvases = [e for e in events if isinstance(e, Samples) and e.kind == "canvas"]
     assert canvases and canvases[-1].images.shape[0] == 3 * 3  # 3 samples x 3 steps: a square grid
+    assert canvases[-1].columns == 3  # one sample's build-up (T = 3 steps) per row
     rows = load_metrics("draw-e2e")
     assert any("health.grad_ratio" in r for r in rows)
     assert all(r.get("clipped", 0) in (0, 1) for r in rows)
