@@ -89,3 +89,52 @@ def test_smoothing_and_log_scale(qtbot):
     assert plot.is_log_scale()
     controls.smoothing_slider.setValue(50)
     assert plot.smoothing == 0.5
+
+
+def test_nice_ceiling():
+    from imgen_desktop.ui.loss_plot import nice_ceiling
+
+    assert [nice_ceiling(v) for v in (1, 7, 101, 1001, 2600, 0.03, 0)] == [1, 8, 120, 1200, 3000, 0.03, 1]
+
+
+def test_view_follows_the_data_with_few_range_changes_and_stops_when_the_user_pans(qtbot):
+    """The axes (and their grid) are redrawn only when the range changes: the view follows the
+    data in round steps instead of re-fitting on every point, and lets go when the user pans."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    vb = plot.getPlotItem().getViewBox()
+    changes = []
+    vb.sigRangeChanged.connect(lambda *_: changes.append(1))
+    assert not any(vb.autoRangeEnabled())  # pyqtgraph's per-point auto-range is off
+    rng = np.random.default_rng(1)
+    for step in range(1, 2001):
+        plot.add_point(step, {"loss.g": 2.0 * np.exp(-step / 500) + 0.05 * rng.random(), "loss.d": 1.0 + 0.05 * rng.random()})
+        if step % 10 == 0:
+            plot.flush()  # as the timer would: 200 redraws
+        (x0, x1), (y0, y1) = vb.viewRange()
+        if step % 10 == 0:
+            assert x0 == 0 and step <= x1 <= 1.6 * step + 10  # the newest point is in view, not squeezed
+            ys = [plot.series[k].y[: plot.series[k].n] for k in plot.series]
+            assert y0 <= min(y.min() for y in ys) and max(y.max() for y in ys) <= y1  # every point in view
+    assert plot.following
+    assert len(changes) < 40, len(changes)  # pyqtgraph's auto-range changed it on every one of the 200 flushes
+    # the log axis: the range is in log10 units and still covers the data
+    plot.set_log_scale(True)
+    (_, _), (y0, y1) = vb.viewRange()
+    assert y0 <= np.log10(0.05) + 0.5 and y1 >= 0.3 and y1 < 1.0
+    plot.set_log_scale(False)
+    # panning by hand stops the following; the "A" button resumes it
+    vb.translateBy(x=-500)  # what a mouse drag does (emits sigRangeChangedManually via the mouse handlers)
+    vb.sigRangeChangedManually.emit([True, True])
+    assert not plot.following
+    before = vb.viewRange()
+    for step in range(2001, 2101):
+        plot.add_point(step, {"loss.g": 0.05, "loss.d": 1.0})
+    plot.flush()
+    assert vb.viewRange() == before  # the user's view is left alone
+    plot.getPlotItem().autoBtn.clicked.emit(plot.getPlotItem().autoBtn)
+    assert plot.following
+    (x0, x1), _ = vb.viewRange()
+    assert x0 == 0 and x1 >= 2100
