@@ -88,7 +88,7 @@ class EnhanceWorker(QThread):
 
     sigProgress = Signal(int, int)  # tiles done, total
     sigStatus = Signal(str)
-    sigResult = Signal(object)  # core.imageio.Photo
+    sigResult = Signal(object, object)  # core.imageio.Photo, its display QImage (made here, off the GUI thread)
     sigFailed = Signal(str)
     sigCancelled = Signal()
 
@@ -126,7 +126,10 @@ class EnhanceWorker(QThread):
             if self.token.cancelled:
                 self.sigCancelled.emit()
                 return
-            self.sigResult.emit(result)
+            from imgen_desktop.core.imageio import to_display_rgba8
+            from imgen_desktop.ui.compare_view import rgba_to_qimage
+
+            self.sigResult.emit(result, rgba_to_qimage(to_display_rgba8(result)))
         except BaseException as exc:  # noqa: BLE001 - report everything, never crash the app
             if _is_cancel(exc):
                 self.sigCancelled.emit()

@@ -1,6 +1,8 @@
 """The enhancement canvas in the real main window: drop, paste, Apply, Save, Cancel, batch, mask."""
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,16 @@ def _drop(widget, paths: list[Path]) -> None:
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, drop)
+    _wait_opened(widget)
+
+
+def _wait_opened(canvas, timeout_s: float = 30.0) -> None:
+    """Photos open in a worker thread: run the event loop until the canvas has shown it (or its error)."""
+    deadline = time.monotonic() + timeout_s
+    while canvas.is_loading() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.005)
+    assert not canvas.is_loading(), "the photo did not open in time"
 
 
 @pytest.fixture
@@ -105,6 +117,7 @@ def test_paste_image_data_loads_it(canvas):
     arr[0, 0, 3] = 0  # one transparent pixel: alpha is kept
     QGuiApplication.clipboard().setImage(rgba_to_qimage(arr))
     canvas.paste()
+    _wait_opened(canvas)
     photo = canvas.photo()
     assert photo is not None and (photo.width, photo.height) == (16, 12)
     assert photo.alpha is not None and photo.alpha[0, 0] == 0 and photo.alpha[5, 5] == 255
@@ -115,13 +128,56 @@ def test_paste_file_path_text_loads_it(canvas, tmp_path):
     png = _png(tmp_path / "clip.png", 24, 18)
     QGuiApplication.clipboard().setText(str(png))
     canvas.paste()
+    _wait_opened(canvas)
     assert canvas.photo() is not None and canvas.photo().width == 24
 
 
 def test_sample_photo_is_one_click_away(canvas, qtbot):
     qtbot.mouseClick(canvas.empty.sample_button, Qt.MouseButton.LeftButton)
+    _wait_opened(canvas)
     assert canvas.photo() is not None
     assert canvas.photo().width > 100
+
+
+def test_photos_open_off_the_gui_thread_and_a_newer_request_wins(canvas, qtbot, tmp_path):
+    """Decoding runs in a worker: load_file returns at once, the photo shows when it is ready;
+    a second file opened before the first is done replaces it (the first result is dropped)."""
+    import threading
+
+    from imgen_desktop.core import imageio
+
+    first, second = _png(tmp_path / "first.png", 30, 20), _png(tmp_path / "second.png", 24, 16)
+    threads = []
+    real = imageio.load_image
+
+    def spy(path, *a, **k):
+        threads.append(threading.current_thread() is threading.main_thread())
+        time.sleep(0.2 if Path(path).name == "first.png" else 0.0)  # the first one is slow to decode
+        return real(path, *a, **k)
+
+    from unittest import mock
+
+    with mock.patch.object(imageio, "load_image", spy):
+        canvas.load_file(str(first))
+        assert canvas.is_loading() and canvas.photo() is None  # returned before decoding finished
+        with qtbot.waitSignal(canvas.sigPhotoLoaded, timeout=30000) as loaded:
+            canvas.load_file(str(second))
+        qtbot.wait(400)  # the slow first decode finishes meanwhile and must not replace the second
+    assert loaded.args == ["second.png"] and canvas.photo().name == "second.png"
+    assert threads == [False, False]  # both decoded off the GUI thread
+
+
+def test_save_failure_is_reported_and_nothing_is_written(canvas, qtbot, tmp_path, imgen_home):
+    _choose_upscale_x2(canvas, qtbot, imgen_home)
+    _drop(canvas, [_png(tmp_path / "photo.png", 24, 16)])
+    with qtbot.waitSignal(canvas.sigResultReady, timeout=120000):
+        canvas.apply()
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("a file where the folder should be")
+    canvas.save_result(str(blocker / "result.png"))
+    qtbot.waitUntil(lambda: not canvas.is_saving(), timeout=30000)
+    assert "result.png" in canvas.error_text() and canvas.save_button.isEnabled()
+    assert blocker.read_text() == "a file where the folder should be"
 
 
 def test_folder_drop_makes_a_batch_list(canvas, tmp_path):
@@ -190,8 +246,11 @@ def test_apply_produces_a_result_compare_and_save(canvas, qtbot, tmp_path, imgen
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(x0 - 100, y))
     assert view.split() == pytest.approx((x0 - 100) / view.width(), abs=0.01)
 
-    out = canvas.save_result(str(tmp_path / "out" / "result.jpg"), quality=90)
-    assert out and Path(out).is_file()
+    with qtbot.waitSignal(canvas.sigSaved, timeout=30000) as saved:
+        out = canvas.save_result(str(tmp_path / "out" / "result.jpg"), quality=90)
+        assert canvas.is_saving() and not canvas.save_button.isEnabled()  # written in the background
+    assert saved.args == [out] and Path(out).is_file()
+    assert canvas.save_button.isEnabled() and not canvas.is_saving()
     from imgen_desktop.core.imageio import load_image
 
     saved = load_image(out)
