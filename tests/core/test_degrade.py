@@ -100,3 +100,19 @@ def test_degrade_dispatch(task):
         assert d["input"].shape == (3, 4, 24, 24)
         assert torch.equal(d["input"][:, 3:], d["mask"])
         assert float((d["input"][:, :3] * d["mask"]).abs().max()) == 0
+
+
+def test_noise_sigma_estimate_is_not_fooled_by_clipped_highlights():
+    """A photo with blown highlights: its noise is cut off at 255 there. Counting those blocks
+    read sigma 25 as about 21 (the built-in denoiser then under-denoised); the estimate skips them."""
+    g = torch.Generator().manual_seed(0)
+    scene = _smooth(2, 128)
+    scene[..., :, 64:] = 0.97  # the right half nearly white: noise there is mostly clipped
+    scene[..., :32, :32] = 0.02  # and a nearly black corner
+    for sigma in (10.0, 25.0, 50.0):
+        noisy = torch.round(dg.gaussian_noise(scene, sigma, g).clamp(0, 1) * 255) / 255
+        est = dg.estimate_noise_sigma(noisy)
+        assert torch.all((est > 0.9 * sigma) & (est < 1.1 * sigma)), (sigma, est)
+    # a photo that is all highlight keeps an estimate (too few unclipped blocks: the plain median)
+    white = torch.round(dg.gaussian_noise(torch.full((1, 3, 32, 32), 0.99), 25.0, g).clamp(0, 1) * 255) / 255
+    assert torch.isfinite(dg.estimate_noise_sigma(white)).all()
