@@ -1,7 +1,8 @@
 """Training presets per family and task: ``quick`` / ``standard`` / ``quality`` (+ ``classic``).
 
 ``standard`` is the default. On ``builtin:digits`` at 32x32 each family's ``standard`` preset is
-sized to finish within about 10 minutes on two CPU cores (see ``benchmarks/digits_quality.py``).
+sized to finish in about 5 minutes on two CPU cores, half the 10-minute budget, so a slower
+machine still fits (figures: ``benchmarks/digits_quality.py`` in ``benchmarks/RESULTS.md``).
 ``classic`` (GAN, generate) is the Radford et al. DCGAN configuration: BCE loss, Adam 2e-4
 with betas (0.5, 0.999), z = 100, width 64, batch 64, no EMA, no augmentation.
 """
@@ -20,8 +21,8 @@ DEFAULT_PRESET = "standard"
 _GAN_GENERATE = {
     "quick": dict(image_size=32, batch_size=64, steps=300, lr=2e-4, width=16, z_dim=64, gan_loss="nonsat",
                   spectral_norm=False, ema=0.99, augment=False, beta1=0.5, beta2=0.999, sample_every=50, checkpoint_every=100),
-    "standard": dict(image_size=32, batch_size=64, steps=800, lr=2e-4, width=32, z_dim=64, gan_loss="nonsat",
-                     spectral_norm=False, ema=0.995, augment=False, beta1=0.5, beta2=0.999, sample_every=100, checkpoint_every=200),
+    "standard": dict(image_size=32, batch_size=64, steps=2400, lr=2e-4, width=32, z_dim=64, gan_loss="nonsat",
+                     spectral_norm=False, ema=0.995, augment=False, beta1=0.5, beta2=0.999, sample_every=200, checkpoint_every=500),
     "quality": dict(image_size=32, batch_size=64, steps=5000, lr=2e-4, width=64, z_dim=100, gan_loss="nonsat",
                     spectral_norm=False, ema=0.999, augment=True, beta1=0.5, beta2=0.999, sample_every=250, checkpoint_every=500),
     "classic": dict(image_size=64, batch_size=64, steps=5000, lr=2e-4, width=64, z_dim=100, gan_loss="bce",
@@ -30,16 +31,16 @@ _GAN_GENERATE = {
 _VAE_GENERATE = {
     "quick": dict(image_size=32, batch_size=64, steps=400, lr=1e-3, width=16, latent_dim=16, beta=1.0, kl_warmup=100, free_bits=0.0,
                   sample_every=50, checkpoint_every=100),
-    "standard": dict(image_size=32, batch_size=64, steps=1500, lr=1e-3, width=32, latent_dim=32, beta=1.0, kl_warmup=300, free_bits=0.0,
-                     sample_every=150, checkpoint_every=300),
+    "standard": dict(image_size=32, batch_size=64, steps=4000, lr=1e-3, width=32, latent_dim=8, beta=1.0, kl_warmup=300, free_bits=0.0,
+                     sample_every=250, checkpoint_every=1000),
     "quality": dict(image_size=32, batch_size=64, steps=6000, lr=5e-4, width=64, latent_dim=64, beta=1.0, kl_warmup=1000, free_bits=0.05,
                     sample_every=300, checkpoint_every=1000),
 }
 _RNN_GENERATE = {
     "quick": dict(image_size=32, batch_size=64, steps=400, lr=1e-3, rnn_steps=8, rnn_hidden=128, latent_dim=10, clip_grad=5.0,
                   sample_every=50, checkpoint_every=100),
-    "standard": dict(image_size=32, batch_size=64, steps=1500, lr=1e-3, rnn_steps=10, rnn_hidden=256, latent_dim=16, clip_grad=5.0,
-                     sample_every=150, checkpoint_every=300),
+    "standard": dict(image_size=32, batch_size=64, steps=3000, lr=1e-3, rnn_steps=10, rnn_hidden=256, latent_dim=16, clip_grad=5.0,
+                     sample_every=250, checkpoint_every=600),
     "quality": dict(image_size=32, batch_size=64, steps=6000, lr=5e-4, rnn_steps=16, rnn_hidden=256, latent_dim=16, clip_grad=5.0,
                     sample_every=300, checkpoint_every=1000),
 }
