@@ -37,13 +37,18 @@ class HealthLight(QToolButton):
     def __init__(self, rule: health.Rule, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rule = rule
+        self._colour = ""  # the colour its style sheet was last set for
+        self.setObjectName(f"health_{rule.key.split('.', 1)[1]}")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to "not evaluated yet" (a new run)."""
         self.state = "none"
         self.value = float("nan")
         self.explanation = "No evaluation yet: diagnostics are computed each time samples are drawn."
         self.remedies: tuple[str, ...] = ()
-        self.setObjectName(f"health_{rule.key.split('.', 1)[1]}")
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self._refresh()
 
     def set_value(self, value: float) -> None:
@@ -60,9 +65,11 @@ class HealthLight(QToolButton):
         colour = COLOURS.get(self.state, COLOURS["none"])
         short = self.rule.title.split(" (")[0]
         self.setText(f"●  {short}: {_fmt(self.value)}")
-        self.setStyleSheet(
-            f"QToolButton {{ color: {colour}; border: 1px solid {colour}; border-radius: 10px; padding: 2px 8px; }}"
-        )
+        if colour != self._colour:  # a new style sheet re-polishes the widget: only when the state changes
+            self._colour = colour
+            self.setStyleSheet(
+                f"QToolButton {{ color: {colour}; border: 1px solid {colour}; border-radius: 10px; padding: 2px 8px; }}"
+            )
         self.setToolTip(f"<b>{self.rule.title}</b><br>{self.explanation}<br><i>Click for the curve and remedies.</i>")
 
 
@@ -151,9 +158,11 @@ class HealthStrip(QWidget):
         self.family = ""
 
     def reset(self) -> None:
-        family = self.family
-        self.clear()
-        self.set_family(family)
+        """A new run of the same family: lights back to "not evaluated", curves emptied. The
+        lights are kept (re-creating and re-styling them stalled the window when Start was pressed)."""
+        self._history.clear()
+        for light in self.lights.values():
+            light.reset()
 
     def on_metrics(self, step: int, values: dict) -> None:
         hv = {k: v for k, v in values.items() if k.startswith("health.")}

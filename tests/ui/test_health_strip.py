@@ -47,3 +47,21 @@ def test_history_reload_replays_rules(qtbot):
     strip.load_history(rows)
     assert strip.lights["health.grad_norm"].state == "bad"
     assert list(strip.history("health.grad_norm")[0]) == [10, 20, 30]
+
+
+def test_reset_for_a_new_run_keeps_the_lights_and_clears_their_state(qtbot):
+    strip = HealthStrip()
+    qtbot.addWidget(strip)
+    strip.set_family("gan")
+    before = dict(strip.lights)
+    strip.on_metrics(100, {"health.diversity": 0.1})
+    strip.on_health({"key": "health.diversity", "state": "bad", "explanation": "collapse", "remedies": ("x",)})
+    strip.reset()
+    assert strip.lights == before  # the same widgets: no re-creation (and re-styling) when Start is pressed
+    light = strip.lights["health.diversity"]
+    assert light.state == "none" and light.remedies == () and "–" in light.text()
+    assert COLOURS["none"] in light.styleSheet()
+    assert len(strip.history("health.diversity")[0]) == 0
+    sheet = light.styleSheet()
+    strip.on_metrics(200, {"health.diversity": 0.8})
+    assert light.styleSheet() is sheet or light.styleSheet() == sheet  # a new value alone does not re-style
