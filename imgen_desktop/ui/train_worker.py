@@ -188,20 +188,30 @@ class WorkerPool(QObject):
             worker.sigDone.connect(on_done)
         if on_error is not None:
             worker.sigError.connect(on_error)
-        worker.finished.connect(lambda w=worker: _release(w))
-        worker.finished.connect(lambda w=worker: self._workers.discard(w))
+        # one slot, in this order: out of the pool's set before deleteLater is posted
+        worker.finished.connect(lambda w=worker: (self._workers.discard(w), _release(w)))
         _ALIVE.add(worker)
         self._workers.add(worker)
         worker.start()
         return worker
 
     def busy(self) -> bool:
-        return any(w.isRunning() for w in self._workers)
+        return any(_running(w) for w in list(self._workers))
 
     def wait_all(self, timeout_ms: int = 10000) -> bool:
         deadline = time.monotonic() + timeout_ms / 1000
         for worker in list(self._workers):
             left = max(0, int((deadline - time.monotonic()) * 1000))
-            if not worker.wait(left):
-                return False
+            try:
+                if not worker.wait(left):
+                    return False
+            except RuntimeError:  # finished and already deleted (its finished slot runs on its own thread)
+                self._workers.discard(worker)
         return True
+
+
+def _running(worker: FunctionWorker) -> bool:
+    try:
+        return worker.isRunning()
+    except RuntimeError:  # already deleted: it has finished
+        return False
