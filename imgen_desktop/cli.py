@@ -79,6 +79,8 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     e.add_argument("--mask", default=None, help="inpaint: mask image (white = fill)")
     e.add_argument("--variation-seed", type=int, default=None, help="VAE models: sample a variation")
+    e.add_argument("--passes", type=int, default=None, choices=[1, 2, 4],
+                   help="also run the photo mirrored and average (1 = fastest; default 4 for denoise, else 1)")
     e.add_argument("--quiet", action="store_true")
 
     m = sub.add_parser("models", help="list, import, export or remove models")
@@ -314,7 +316,7 @@ def _cmd_enhance(args) -> int:
         results = enhance_files(
             args.inputs, args.output, args.model, tile=args.tile, device=args.device, format=args.format,
             quality=args.quality, mask=args.mask, variation_seed=args.variation_seed,
-            on_file=on_file, progress=progress, token=token,
+            on_file=on_file, progress=progress, token=token, passes=args.passes,
         )
     finally:
         if bar is not None:

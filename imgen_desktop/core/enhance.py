@@ -239,18 +239,30 @@ class ImageModel:
         f = self.pad_multiple
         return torch.randn((1, int(self.net.latent), height // f, width // f), generator=g)
 
+    @property
+    def default_passes(self) -> int:
+        """Flipped passes averaged by default: 4 for denoising (+0.1 dB at sigma 25 on the
+        held-out photos, and denoise models are cheap), 1 otherwise."""
+        return 4 if self.task == "denoise" else 1
+
     def run_tiled(
         self, x, mask=None, tile: int | None = None, noise_level=None, variation_seed: int | None = None,
-        progress: ProgressFn | None = None, token=None,
+        progress: ProgressFn | None = None, token=None, passes: int | None = None,
     ):
         """Tiled inference over ``x`` (N, C, H, W) in [0, 1] -> (N, C, H*s, W*s), on CPU.
 
         ``tile``: core size in input pixels (None: :meth:`default_tile`; 0: the whole image
-        in one piece). Out-of-memory halves the tile and starts over.
+        in one piece). Out-of-memory halves the tile and starts over. ``passes`` (1, 2 or 4;
+        None = :attr:`default_passes`): the self-ensemble — the image is also run mirrored
+        left-right (2) and upside down (4), each result mirrored back, and the results averaged;
+        each pass costs a full run. Progress counts the tiles of all passes.
         """
         import torch
 
         x = self._validate(x, mask)
+        passes = self.default_passes if passes is None else int(passes)
+        if passes not in PASSES:
+            raise ImgenError(f"passes must be one of {', '.join(map(str, PASSES))}, not {passes}")
         if self.supports_noise_level and noise_level is None:
             from imgen_desktop.core.degrade import estimate_noise_sigma
 
@@ -258,7 +270,16 @@ class ImageModel:
         size = 0 if tile == 0 else self._round_tile(tile if tile else self.default_tile())
         while True:
             try:
-                return self._tiles(x, mask, size, noise_level, variation_seed, progress, token)
+                total = None
+                for k, dims in enumerate(_FLIPS[:passes]):
+                    def report(done: int, tiles: int, k=k) -> None:
+                        if progress:
+                            progress(k * tiles + done, passes * tiles)
+                    flip = (lambda t: t.flip(dims)) if dims else (lambda t: t)
+                    y = flip(self._tiles(flip(x), None if mask is None else flip(mask), size, noise_level,
+                                         variation_seed, report, token))
+                    total = y if total is None else total.add_(y)
+                return total.div_(passes) if passes > 1 else total
             except _OutOfMemory:
                 if self.device is not None and torch.device(self.device).type == "cuda":
                     torch.cuda.empty_cache()
@@ -318,6 +339,10 @@ class ImageModel:
                     progress(done, total)
         out = out / weight.clamp(min=1e-8)
         return out[..., : h * s, : w * s].clamp_(0, 1)
+
+
+PASSES = (1, 2, 4)
+_FLIPS = ((), (-1,), (-2,), (-2, -1))  # identity, mirrored left-right, upside down, both
 
 
 def _centre_crop(x, side: int):
@@ -394,13 +419,14 @@ def _mask_array(mask, height: int, width: int) -> np.ndarray:
 
 def enhance_photo(
     photo, model: ImageModel, tile: int | None = None, mask=None, noise_level: float | None = None,
-    variation_seed: int | None = None, progress: ProgressFn | None = None, token=None,
+    variation_seed: int | None = None, progress: ProgressFn | None = None, token=None, passes: int | None = None,
 ):
     """Run ``model`` over a :class:`core.imageio.Photo`; returns a new Photo.
 
     ``mask``: HxW (uint8, 255 = fill) for inpaint. ``noise_level``: denoise strength (sigma on
     the 0..255 scale; None = estimated from the photo). ``variation_seed``: VAE models sample a
-    variation instead of the deterministic result. Raises ``Cancelled`` when ``token`` is
+    variation instead of the deterministic result. ``passes``: flipped passes averaged (1, 2,
+    4; None = the model's default, see :attr:`ImageModel.default_passes`). Raises ``Cancelled`` when ``token`` is
     cancelled. Alpha, bit depth, grayscale, ICC and EXIF are kept.
     """
     import torch
@@ -426,7 +452,8 @@ def enhance_photo(
         if not m.any():
             raise ImgenError("the inpaint mask is empty: paint the area to fill")
         mask_t = torch.from_numpy(m.astype(np.float32))[None, None].expand(x.shape[0], 1, h, w)
-    y = model.run_tiled(x, mask=mask_t, tile=tile, noise_level=noise_level, variation_seed=variation_seed, progress=progress, token=token)
+    y = model.run_tiled(x, mask=mask_t, tile=tile, noise_level=noise_level, variation_seed=variation_seed,
+                        progress=progress, token=token, passes=passes)
     if model.channels == 3 and c == 1:
         y = y.mean(dim=1, keepdim=True)
     elif model.channels == 1 and c == 3:
@@ -490,7 +517,7 @@ def enhance_files(
     inputs: Sequence[str | Path], output: str | Path, model_spec: str, tile: int | None = None, device: str = "auto",
     format: str | None = None, quality: int = 95, mask: str | Path | None = None, noise_level: float | None = None,
     variation_seed: int | None = None, on_file: Callable[[int, int, Path], None] | None = None,
-    progress: ProgressFn | None = None, token=None,
+    progress: ProgressFn | None = None, token=None, passes: int | None = None,
 ) -> list[FileResult]:
     """Enhance files and folders. One input file: ``output`` is the output file (or an existing
     folder to write into); otherwise ``output`` is a folder. A file that fails gets an error in
@@ -527,7 +554,7 @@ def enhance_files(
         try:
             photo = load_image(path)
             result = enhance_photo(photo, model, tile=tile, mask=mask_arr, noise_level=noise_level,
-                                   variation_seed=variation_seed, progress=progress, token=token)
+                                   variation_seed=variation_seed, progress=progress, token=token, passes=passes)
             save_image(result, target, format=format, quality=quality)
             results.append(FileResult(str(path), str(target)))
         except Cancelled:

@@ -35,6 +35,7 @@ SAVE_FILTERS = {
     "WebP image (*.webp)": ("WEBP", ".webp"),
     "TIFF image (*.tif *.tiff)": ("TIFF", ".tif"),
 }
+PASSES_CHOICES = (("Auto", None), ("1 (fastest)", 1), ("2 (mirrored)", 2), ("4 (best)", 4))
 TILE_CHOICES = (("Auto", None), ("Whole image", 0), ("256 px", 256), ("512 px", 512), ("1024 px", 1024))
 TASK_WORDS = {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "Inpaint"}
 BUSY_WORDS = {"upscale": "Upscaling", "denoise": "Denoising", "inpaint": "Inpainting"}
@@ -348,6 +349,15 @@ class EnhanceCanvas(QWidget):
             "Smaller tiles use less memory."
         )
         form.addRow("Tiles", self.tile_combo)
+        self.passes_combo = QComboBox(side)
+        self.passes_combo.setObjectName("passesCombo")
+        for text, value in PASSES_CHOICES:
+            self.passes_combo.addItem(text, value)
+        self.passes_combo.setToolTip(
+            "Also run the photo mirrored (and upside down) and average the results: a little\n"
+            "cleaner, each pass takes as long as the first. Auto: 4 passes for denoising, 1 otherwise."
+        )
+        form.addRow("Passes", self.passes_combo)
         self.device_combo = QComboBox(side)
         self.device_combo.setObjectName("canvasDeviceCombo")
         self.device_combo.addItem("Auto (best available)", "auto")
@@ -796,7 +806,7 @@ class EnhanceCanvas(QWidget):
             mask = self.mask.mask_array()
         self._worker = EnhanceWorker(
             self._photo, c["spec"], self.device_combo.currentData() or "auto", tile, mask,
-            self._noise_level(c), self._variation_seed(c), parent=self,
+            self._noise_level(c), self._variation_seed(c), self.passes_combo.currentData(), parent=self,
         )
         self._worker.sigProgress.connect(self._on_progress)
         self._worker.sigStatus.connect(self._on_worker_status)
@@ -929,7 +939,8 @@ class EnhanceCanvas(QWidget):
         remember_folder("batch", out_dir)
         self._batch_worker = BatchWorker(
             self._batch_paths, out_dir, c["spec"], self.device_combo.currentData() or "auto", tile,
-            None, self.quality_spin.value(), self._noise_level(c), self._variation_seed(c), parent=self,
+            None, self.quality_spin.value(), self._noise_level(c), self._variation_seed(c),
+            self.passes_combo.currentData(), parent=self,
         )
         w = self._batch_worker
         w.sigFileStarted.connect(self._on_batch_file_started)
@@ -1200,7 +1211,7 @@ class EnhanceCanvas(QWidget):
             self.mode_buttons[self.view.mode()].setChecked(True)
         self.batch_label.setVisible(batch)
         self.batch_list.setVisible(batch)
-        for w in (self.model_combo, self.tile_combo, self.device_combo, self.noise_row, self.variation_row,
+        for w in (self.model_combo, self.tile_combo, self.passes_combo, self.device_combo, self.noise_row, self.variation_row,
                   self.open_button, self.paste_button, self.close_photo_button, self.batch_list):
             w.setEnabled(not busy)
         task = c["task"] if c else ""

@@ -34,8 +34,8 @@ def _is_cancel(exc: BaseException) -> bool:
     return isinstance(exc, Cancelled)
 
 
-def _options(model, tile, mask, noise_level, variation_seed) -> dict:
-    kwargs: dict = {"tile": tile}
+def _options(model, tile, mask, noise_level, variation_seed, passes=None) -> dict:
+    kwargs: dict = {"tile": tile, "passes": passes}
     if model.task == "inpaint":
         kwargs["mask"] = mask
     if noise_level is not None and model.task == "denoise":
@@ -93,8 +93,10 @@ class EnhanceWorker(QThread):
     sigCancelled = Signal()
 
     def __init__(self, photo, spec: str, device: str = "auto", tile: int | None = None, mask=None,
-                 noise_level: float | None = None, variation_seed: int | None = None, parent=None) -> None:
+                 noise_level: float | None = None, variation_seed: int | None = None, passes: int | None = None,
+                 parent=None) -> None:
         super().__init__(parent)
+        self.passes = passes
         self.photo = photo
         self.spec = spec
         self.device = device
@@ -121,7 +123,7 @@ class EnhanceWorker(QThread):
                 self.photo, model,
                 progress=lambda done, total: self.sigProgress.emit(int(done), int(total)),
                 token=self.token,
-                **_options(model, self.tile, self.mask, self.noise_level, self.variation_seed),
+                **_options(model, self.tile, self.mask, self.noise_level, self.variation_seed, self.passes),
             )
             if self.token.cancelled:
                 self.sigCancelled.emit()
@@ -150,8 +152,9 @@ class BatchWorker(QThread):
 
     def __init__(self, paths: list[str], out_dir: str, spec: str, device: str = "auto", tile: int | None = None,
                  fmt: str | None = None, quality: int = 95, noise_level: float | None = None,
-                 variation_seed: int | None = None, parent=None) -> None:
+                 variation_seed: int | None = None, passes: int | None = None, parent=None) -> None:
         super().__init__(parent)
+        self.passes = passes
         self.paths = [str(p) for p in paths]
         self.out_dir = str(out_dir)
         self.spec = spec
@@ -191,7 +194,7 @@ class BatchWorker(QThread):
                     photo, model,
                     progress=lambda done, total, i=i: self.sigFileProgress.emit(i, int(done), int(total)),
                     token=self.token,
-                    **_options(model, self.tile, None, self.noise_level, self.variation_seed),
+                    **_options(model, self.tile, None, self.noise_level, self.variation_seed, self.passes),
                 )
                 if self.token.cancelled:
                     self.sigCancelled.emit()

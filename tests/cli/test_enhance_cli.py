@@ -76,3 +76,22 @@ def test_inpaint_with_mask(tmp_path, capsys):
     assert cli.main(["enhance", str(src), "-o", str(out), "--model", "tiny-fill", "--mask", str(mpath), "--quiet"]) == 0
     a, b = load_image(src).pixels, load_image(out).pixels
     assert np.array_equal(a[mask == 0], b[mask == 0])
+
+
+def test_passes_option_averages_mirrored_runs(tmp_path, capsys):
+    """--passes 2 = the mean of the plain and the mirrored run (a random net is not symmetric)."""
+    _store_model("tiny-dn", channels=3, task="denoise", width=4, blocks=1, noise_hint=True)
+    src = _photo(tmp_path / "n.png", 24, 32)
+    outs = {}
+    for passes in ("1", "2"):
+        out = tmp_path / f"p{passes}.png"
+        assert cli.main(["enhance", str(src), "-o", str(out), "--model", "tiny-dn", "--passes", passes, "--quiet"]) == 0
+        outs[passes] = load_image(out).pixels.astype(float)
+    mirrored = tmp_path / "m.png"
+    save_image(photo_from_array(np.ascontiguousarray(load_image(src).pixels[:, ::-1])), mirrored)
+    assert cli.main(["enhance", str(mirrored), "-o", str(tmp_path / "m_out.png"), "--model", "tiny-dn", "--passes", "1", "--quiet"]) == 0
+    back = load_image(tmp_path / "m_out.png").pixels[:, ::-1].astype(float)
+    assert np.abs(outs["1"] - back).max() > 2  # the runs differ...
+    assert np.abs(outs["2"] - (outs["1"] + back) / 2).max() <= 1.0  # ...and 2 passes average them (8-bit rounding)
+    with pytest.raises(SystemExit):
+        cli.main(["enhance", str(src), "-o", str(tmp_path / "x.png"), "--model", "tiny-dn", "--passes", "3"])

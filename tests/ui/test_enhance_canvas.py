@@ -318,3 +318,17 @@ def test_noise_strength_is_offered_only_for_models_that_take_it(canvas, qtbot, t
     assert canvas.select_model("dn-plain") and not canvas.noise_row.isVisible()
     assert canvas._noise_level(canvas.current_model()) is None
     assert canvas.apply_button.text() == "Denoise"
+
+
+def test_passes_choice_reaches_the_model(canvas, qtbot, tmp_path):
+    """Auto = 4 flipped passes for denoising (progress counts the tiles of all of them); 1 = one run."""
+    canvas.select_model("builtin:denoise")
+    qtbot.waitUntil(lambda: (canvas.current_model() or {}).get("spec") == "builtin:denoise", timeout=60000)
+    _drop(canvas, [_png(tmp_path / "noisy.png", 40, 32)])
+    totals = {}
+    for label in ("Auto", "1 (fastest)"):
+        canvas.passes_combo.setCurrentIndex(canvas.passes_combo.findText(label))
+        with qtbot.waitSignal(canvas.sigResultReady, timeout=120000):
+            canvas.apply()
+        totals[label] = canvas.progress.maximum()
+    assert totals == {"Auto": 4, "1 (fastest)": 1}  # one tile for a small photo, once per pass
