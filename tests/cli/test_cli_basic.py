@@ -110,3 +110,26 @@ def test_export_to_an_unwritable_place_is_one_line(tmp_path, imgen_home, make_mo
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     assert_one_line_error(imgen("models", "export", "m", str(blocker / "out.safetensors")), "could not copy m.safetensors")
+
+
+def test_onnx_export_without_the_onnx_package_is_one_line(tmp_path, imgen_home):
+    """ONNX export is optional: with the ``onnx`` package it writes the file, without it the user
+    gets one line saying what to install (torch raised its own OnnxExporterError: a traceback)."""
+    import importlib.util
+
+    import torch
+
+    from imgen_desktop.core.models import restore
+    from imgen_desktop.core.store import ModelStore
+
+    params = {"channels": 3, "task": "upscale", "scale": 2, "width": 4, "blocks": 1}
+    torch.manual_seed(0)
+    ModelStore().save("x2", restore.RestoreGenerator(**params).state_dict(),
+                      {"family": "gan", "task": "upscale", "scale": 2, "channels": 3, "arch": "gan.restore", "arch_params": params})
+    out = tmp_path / "x2.onnx"
+    proc = imgen("models", "export", "x2", str(out))
+    if importlib.util.find_spec("onnx") is None:
+        assert_one_line_error(proc, "pip install onnx")
+        assert not out.exists() and not list(tmp_path.glob(".*"))  # nothing half-written
+    else:
+        assert proc.returncode == 0 and out.stat().st_size > 0, proc.stderr

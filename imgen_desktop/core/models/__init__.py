@@ -113,6 +113,10 @@ def export_onnx(path: str | Path, out: str | Path) -> Path:
                 dynamic_axes={names[0][0]: {0: "batch", 2: "height", 3: "width"}} if meta["task"] != "generate" else {names[0][0]: {0: "batch"}},
                 dynamo=False,
             )
-    except ImportError as exc:
-        raise ModelError(f"ONNX export needs the 'onnx' package ({exc}); install it with pip install onnx") from None
+    except (ImportError, torch.onnx.OnnxExporterError) as exc:
+        # torch raises its own OnnxExporterError("Module onnx is not installed!") for the missing package
+        if isinstance(exc, ImportError) or "not installed" in str(exc):
+            raise ModelError("ONNX export needs the 'onnx' package, which is not installed; "
+                             "install it with pip install onnx (or export .safetensors)") from None
+        raise ModelError(f"ONNX export failed: {exc}") from None
     return out
