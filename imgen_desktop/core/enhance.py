@@ -241,9 +241,7 @@ class ImageModel:
 
     @property
     def default_passes(self) -> int:
-        """Flipped passes averaged by default: 4 for denoising (+0.1 dB at sigma 25 on the
-        held-out photos, and denoise models are cheap), 1 otherwise."""
-        return 4 if self.task == "denoise" else 1
+        return default_passes(self.task)
 
     def run_tiled(
         self, x, mask=None, tile: int | None = None, noise_level=None, variation_seed: int | None = None,
@@ -342,6 +340,12 @@ class ImageModel:
 
 
 PASSES = (1, 2, 4)
+
+
+def default_passes(task: str) -> int:
+    """Flipped passes averaged by default: 4 for denoising (+0.1 dB at sigma 25 on the
+    held-out photos, and denoise models are cheap), 1 otherwise."""
+    return 4 if task == "denoise" else 1
 _FLIPS = ((), (-1,), (-2,), (-2, -1))  # identity, mirrored left-right, upside down, both
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from imgen_desktop.ui.compare_view import CompareView, qimage_to_array, rgba_to_qimage
+from imgen_desktop.core.enhance import default_passes  # torch-free at import
 from imgen_desktop.ui.enhance_worker import BatchWorker, EnhanceWorker, ModelLister, friendly_error, output_name
 from imgen_desktop.ui.mask_painter import MaskPainter
 from imgen_desktop.ui.settings import app_settings, last_folder, remember_folder
@@ -1215,6 +1216,7 @@ class EnhanceCanvas(QWidget):
                   self.open_button, self.paste_button, self.close_photo_button, self.batch_list):
             w.setEnabled(not busy)
         task = c["task"] if c else ""
+        self.passes_combo.setItemText(0, f"Auto ({default_passes(task)})")
         self._set_form_row_visible(self.noise_row, task == "denoise" and bool(c.get("noise_level")))
         self._set_form_row_visible(self.variation_row, bool(c) and c["family"] == "vae")
         inpaint = task == "inpaint" and has_photo and not batch

@@ -326,9 +326,11 @@ def test_passes_choice_reaches_the_model(canvas, qtbot, tmp_path):
     qtbot.waitUntil(lambda: (canvas.current_model() or {}).get("spec") == "builtin:denoise", timeout=60000)
     _drop(canvas, [_png(tmp_path / "noisy.png", 40, 32)])
     totals = {}
-    for label in ("Auto", "1 (fastest)"):
+    assert canvas.passes_combo.itemText(0) == "Auto (4)"
+    for label in ("Auto (4)", "1 (fastest)"):
         canvas.passes_combo.setCurrentIndex(canvas.passes_combo.findText(label))
         with qtbot.waitSignal(canvas.sigResultReady, timeout=120000):
             canvas.apply()
         totals[label] = canvas.progress.maximum()
-    assert totals == {"Auto": 4, "1 (fastest)": 1}  # one tile for a small photo, once per pass
+        qtbot.waitUntil(lambda: not canvas.is_busy(), timeout=30000)  # the worker thread has ended
+    assert totals == {"Auto (4)": 4, "1 (fastest)": 1}  # one tile for a small photo, once per pass
