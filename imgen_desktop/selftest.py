@@ -3,8 +3,8 @@
 It resolves the shipped resources, loads every built-in model, enhances a crop of a bundled
 sample photo, trains a tiny GAN for a few steps in a spawned child process (the Train panel's
 path, which in a bundle re-enters the executable through ``multiprocessing.freeze_support``) and
-exports it to the model store, opens the main window offscreen, checks that user data goes only to the per-user
-data folder (never inside the application folder), and reports the torch build against the GPU
+exports it to the model store, opens the main window offscreen, checks that user data goes
+only to the per-user data folder (never inside the application folder), and reports the torch build against the GPU
 that is present. One line per check, then ``self-test: N/M passed``; exit status 0 or 1.
 
 Unless ``IMGEN_HOME`` is set, the test works in a temporary data root (removed afterwards), so
@@ -161,6 +161,7 @@ class SelfTest:
         from imgen_desktop.core.config import TrainConfig
         from imgen_desktop.core.events import Finished
         from imgen_desktop.core.process_runner import train_in_process
+        from imgen_desktop.core.store import ModelStore
 
         config = TrainConfig(family="gan", task="generate", data="builtin:digits", image_size=16, width=8, z_dim=16,
                              batch_size=8, steps=TRAIN_STEPS, sample_every=0, checkpoint_every=0, device="cpu",
@@ -172,8 +173,6 @@ class SelfTest:
         kinds = {type(e).__name__ for e in events}
         if "Metrics" not in kinds:
             raise CheckFailed(f"no loss values arrived from the child (events: {', '.join(sorted(kinds))})")
-        from imgen_desktop.core.store import ModelStore
-
         store = ModelStore()
         if not store.exists(result.model_name):
             raise CheckFailed(f"the trained model {result.model_name!r} is not in the model store")

@@ -425,6 +425,13 @@ class CompareView(QWidget):
 
 
 # --- numpy <-> QImage (no torch; used by the canvas for display and paste) ---------------------
+def photo_to_qimage(photo) -> QImage:
+    """A core Photo as the view shows it (8-bit RGBA, display colours); safe off the GUI thread."""
+    from imgen_desktop.core.imageio import to_display_rgba8
+
+    return rgba_to_qimage(to_display_rgba8(photo))
+
+
 def rgba_to_qimage(rgba) -> QImage:
     """An HxWx4 uint8 array -> a QImage that owns a copy of the pixels."""
     import numpy as np

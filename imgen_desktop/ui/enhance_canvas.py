@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QSlider, QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
-from imgen_desktop.ui.compare_view import CompareView, qimage_to_array, rgba_to_qimage
 from imgen_desktop.core.enhance import default_passes  # torch-free at import
+from imgen_desktop.ui.compare_view import CompareView, photo_to_qimage, qimage_to_array
 from imgen_desktop.ui.enhance_worker import BatchWorker, EnhanceWorker, ModelLister, friendly_error, output_name
 from imgen_desktop.ui.mask_painter import MaskPainter
 from imgen_desktop.ui.settings import app_settings, last_folder, remember_folder
@@ -521,10 +521,6 @@ class EnhanceCanvas(QWidget):
         """The result is being written (in the background)."""
         return self._saving is not None
 
-    def wait_io(self, timeout_ms: int = 30000) -> bool:
-        """Block until opening/saving threads are done (for shutdown; their results arrive as events)."""
-        return self._io.wait_all(timeout_ms)
-
     def open_dialog(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open photos", last_folder("open"), OPEN_FILTER)
         if paths:
@@ -574,29 +570,31 @@ class EnhanceCanvas(QWidget):
         self.view.setCursor(Qt.CursorShape.BusyCursor)
         self._io.start(_read_photo, str(path), on_done=self._on_photo_read, on_error=self._on_photo_failed, tag=self._load_seq)
 
-    def _on_photo_read(self, result, tag) -> None:
+    def _load_ended(self, tag) -> bool:
+        """True (and the busy state cleared) if ``tag`` is the latest open request."""
         if tag != self._load_seq:
-            return  # a newer request superseded this one
+            return False  # a newer request superseded this one
         self._loading = None
         self.view.unsetCursor()
-        photo, image = result
-        self.set_photo(photo, image)
+        return True
+
+    def _on_photo_read(self, result, tag) -> None:
+        if self._load_ended(tag):
+            photo, image = result
+            self.set_photo(photo, image)
 
     def _on_photo_failed(self, message: str, tag) -> None:
-        if tag != self._load_seq:
-            return
-        self._loading = None
-        self.view.unsetCursor()
-        self._status("")
-        self.show_error(message)
+        if self._load_ended(tag):
+            self._status("")
+            self.show_error(message)
 
     def set_photo(self, photo, display: QImage | None = None) -> None:
         """Show a core Photo as the 'before' (clears any result and mask). ``display``: its
-        picture as :func:`_display_image` makes it, if already made off the GUI thread."""
+        picture as :func:`photo_to_qimage` makes it, if already made off the GUI thread."""
         self.clear_error()
         self._photo = photo
         self._result = None
-        self.view.set_images(display if display is not None else _display_image(photo), None)
+        self.view.set_images(display if display is not None else photo_to_qimage(photo), None)
         self.mask.reset(photo.width, photo.height)
         self.mask.set_display_size(self.view.display_size())
         self.stack.setCurrentIndex(1)
@@ -1233,13 +1231,6 @@ class EnhanceCanvas(QWidget):
 
 
 # --- worker-thread functions (no widgets: they run in WorkerPool threads) ------------------------
-def _display_image(photo) -> QImage:
-    """The photo as a QImage for the view (8-bit RGBA, display colours)."""
-    from imgen_desktop.core.imageio import to_display_rgba8
-
-    return rgba_to_qimage(to_display_rgba8(photo))
-
-
 def _read_photo(path: str):
     """Decode a photo and make its display picture (worker thread) -> (Photo, QImage)."""
     from imgen_desktop.core.errors import ImgenError
@@ -1251,7 +1242,7 @@ def _read_photo(path: str):
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder problem is a bad file for the user
         raise ImgenError(f"{Path(path).name}: could not be opened ({exc}).") from None
-    return photo, _display_image(photo)
+    return photo, photo_to_qimage(photo)
 
 
 def _write_photo(photo, path: str, fmt, quality: int) -> str:

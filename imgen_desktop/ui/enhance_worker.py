@@ -128,10 +128,9 @@ class EnhanceWorker(QThread):
             if self.token.cancelled:
                 self.sigCancelled.emit()
                 return
-            from imgen_desktop.core.imageio import to_display_rgba8
-            from imgen_desktop.ui.compare_view import rgba_to_qimage
+            from imgen_desktop.ui.compare_view import photo_to_qimage
 
-            self.sigResult.emit(result, rgba_to_qimage(to_display_rgba8(result)))
+            self.sigResult.emit(result, photo_to_qimage(result))
         except BaseException as exc:  # noqa: BLE001 - report everything, never crash the app
             if _is_cancel(exc):
                 self.sigCancelled.emit()
