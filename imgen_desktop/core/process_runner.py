@@ -310,12 +310,13 @@ class TrainingProcess:
 
 
 def train_in_process(config: TrainConfig, on_event: EventCallback, token: ProcessControlToken | None = None,
-                     resume: bool = False) -> Finished | Failed:
+                     resume: bool = False, stop_grace_s: float = 60.0) -> Finished | Failed:
     """``trainer.train(config, on_event, token, resume=resume)``, run in a child process.
 
     ``on_event`` is called in this process, in order, for every event including the last.
+    The child is always gone when this returns (see :meth:`TrainingProcess.close`).
     """
-    runner = TrainingProcess(config, resume=resume, token=token)
+    runner = TrainingProcess(config, resume=resume, token=token, stop_grace_s=stop_grace_s)
     runner.start()
     try:
         for event in runner.events():

@@ -72,17 +72,12 @@ class TrainWorker(QThread):
     # --- the thread -----------------------------------------------------------------------
     def run(self) -> None:  # noqa: D401 (Qt API)
         """Start the training process and forward its events until it ends; no training here."""
-        runner = None
         try:
             from imgen_desktop.core.events import Failed, Finished
-            from imgen_desktop.core.process_runner import TrainingProcess
+            from imgen_desktop.core.process_runner import train_in_process
 
-            runner = TrainingProcess(self.config, resume=self.resume, token=self.token, stop_grace_s=self.STOP_GRACE_S)
-            runner.start()
-            for event in runner.events():
-                if not isinstance(event, (Finished, Failed)):
-                    self._on_event(event)
-            result = runner.result
+            result = train_in_process(self.config, self._on_event, self.token, resume=self.resume,
+                                      stop_grace_s=self.STOP_GRACE_S)  # the child is gone when it returns
             self._flush_progress()
             if isinstance(result, Finished):
                 self.result = dataclasses.asdict(result)
@@ -94,9 +89,6 @@ class TrainWorker(QThread):
         except BaseException as exc:  # noqa: BLE001 - report everything, never crash the GUI
             self.sigLog.emit(traceback.format_exc(), "debug")
             self.sigFailed.emit(_short_error(exc))
-        finally:
-            if runner is not None:
-                runner.close()  # the child has exited by now; if not, it is ended (no orphans)
 
     def _on_event(self, event: Any) -> None:
         """One event from the training process (handled on this worker thread)."""
