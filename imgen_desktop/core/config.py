@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-FAMILIES = ("gan", "vae", "rnn")
-TASKS = ("generate", "upscale", "denoise", "inpaint")
-ENHANCE_TASKS = ("upscale", "denoise", "inpaint")
+from imgen_desktop.core.tasks import ENHANCE_TASKS, FAMILIES, SCALES, TASKS  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -72,7 +70,7 @@ class TrainConfig:
             raise ImgenError(f"unknown family {self.family!r}; choose one of {', '.join(FAMILIES)}")
         if self.task not in TASKS:
             raise ImgenError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        if self.task == "upscale" and self.scale not in (2, 4):
+        if self.task == "upscale" and self.scale not in SCALES:
             raise ImgenError("--scale must be 2 or 4")
         if self.steps < 1:
             raise ImgenError("--steps must be at least 1")

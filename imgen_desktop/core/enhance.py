@@ -31,7 +31,8 @@ import numpy as np
 
 from imgen_desktop.core.errors import Cancelled, ImgenError, ModelError
 
-ENHANCE_TASKS = ("upscale", "denoise", "inpaint")
+from imgen_desktop.core.tasks import ENHANCE_TASKS, output_tag, task_cli_title  # noqa: F401 (re-exported)
+
 BUILTIN_NAMES = ("upscale-x2", "upscale-x4", "denoise", "inpaint")
 BUILTIN_PREFIX = "builtin:"
 CPU_TILE = 512  # input pixels per tile side on CPU / MPS
@@ -63,7 +64,7 @@ def builtin_path(name: str) -> Path:
 
 
 def _task_text(task: str, scale: int) -> str:
-    return {"upscale": f"upscale x{scale}", "denoise": "denoise", "inpaint": "inpaint"}.get(task, task)
+    return task_cli_title(task, scale)
 
 
 def list_enhancement_models() -> list[ModelChoice]:
@@ -491,7 +492,7 @@ class FileResult:
 
 def output_name(src: Path, task: str, scale: int, fmt: str | None = None) -> str:
     """``photo.jpg`` -> ``photo_x2.jpg`` / ``photo_denoised.jpg`` / ``photo_inpainted.jpg``."""
-    tag = {"upscale": f"x{scale}", "denoise": "denoised", "inpaint": "inpainted"}.get(task, "enhanced")
+    tag = output_tag(task, scale)
     ext = src.suffix.lower()
     if fmt:
         ext = "." + fmt.lower().replace("jpeg", "jpg").replace("tiff", "tif")

@@ -27,7 +27,7 @@ from imgen_desktop.ui.compare_view import CompareView, photo_to_qimage, qimage_t
 from imgen_desktop.ui.enhance_worker import BatchWorker, EnhanceWorker, ModelLister, friendly_error, output_name
 from imgen_desktop.ui.mask_painter import MaskPainter
 from imgen_desktop.ui.settings import app_settings, last_folder, remember_folder
-from imgen_desktop.ui.train_worker import WorkerPool
+from imgen_desktop.ui.workers import WorkerPool
 
 OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif);;All files (*)"
 SAVE_FILTERS = {

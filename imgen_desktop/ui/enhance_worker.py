@@ -13,25 +13,15 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 
 from imgen_desktop.core.control import ControlToken
+from imgen_desktop.ui.workers import error_text, is_cancel
 from imgen_desktop.core.enhance import output_name  # noqa: F401 (torch-free at import; used by the canvas)
 
 
 def friendly_error(exc: BaseException) -> str:
-    """One sentence for the user: ImgenError text as is, out-of-memory with a remedy."""
-    from imgen_desktop.core.errors import ImgenError
-
-    if isinstance(exc, ImgenError):
-        return str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, MemoryError) or "out of memory" in text.lower():
-        return "Out of memory: choose a smaller tile size (or the CPU device) and try again."
-    return f"Enhancement failed: {text[:300]}"
+    return error_text(exc, "Enhancement failed")
 
 
-def _is_cancel(exc: BaseException) -> bool:
-    from imgen_desktop.core.errors import Cancelled
-
-    return isinstance(exc, Cancelled)
+_is_cancel = is_cancel
 
 
 def _options(model, tile, mask, noise_level, variation_seed, passes=None) -> dict:

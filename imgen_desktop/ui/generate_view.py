@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from imgen_desktop.ui.sample_grid import ImageView, to_qimage
 from imgen_desktop.ui.settings import last_folder, remember_folder
-from imgen_desktop.ui.train_worker import WorkerPool
+from imgen_desktop.ui.workers import WorkerPool
 
 
 class TileGrid(QWidget):

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from imgen_desktop.core.config import ENHANCE_TASKS
 from imgen_desktop.ui.generate_view import GenerateView
 from imgen_desktop.ui.settings import last_folder, remember_folder
-from imgen_desktop.ui.train_worker import WorkerPool
+from imgen_desktop.ui.workers import WorkerPool
 
 COLUMNS = ("Name", "Family", "Task", "Created", "Size", "Steps")
 

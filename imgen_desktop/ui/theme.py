@@ -1,6 +1,14 @@
-"""Dark and light palettes (Fusion style); the choice is remembered."""
+"""Dark and light palettes (Fusion style), switchable live; the choice is remembered.
+
+Widgets that paint their own colours (plots, health lights, banners, the compare view's
+checkerboard) never hard-code them: they read :func:`colors` and re-style themselves when
+:func:`theme_notifier` emits ``sigThemeChanged`` (also when the palette changes on its own).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -9,26 +17,90 @@ from imgen_desktop.ui.settings import app_settings
 THEMES = ("system", "dark", "light")
 
 
-def _dark_palette() -> QPalette:
+@dataclass(frozen=True)
+class ThemeColors:
+    """Named colours for custom painting, as '#rrggbb' strings (usable in style sheets too)."""
+
+    dark: bool
+    window: str
+    base: str  # input / plot background
+    text: str
+    muted: str  # secondary text, axis labels
+    grid: str
+    accent: str
+    ok: str
+    warn: str
+    bad: str
+    unknown: str  # a light that has not been evaluated
+    banner_info: str
+    banner_error: str
+    curves: tuple[str, ...]  # distinct curve colours, in order
+
+
+_DARK = ThemeColors(
+    dark=True, window="#2b2b2f", base="#252528", text="#e1e1e1", muted="#9a9aa0", grid="#3c3c42",
+    accent="#4080dc", ok="#3fae5a", warn="#e0a020", bad="#e05050", unknown="#6e6e74",
+    banner_info="#2f4a6b", banner_error="#6b2f2f",
+    curves=("#4fa3ff", "#ff8c42", "#5ad17a", "#e860c8", "#f2d04b", "#9b8cff", "#4fd6d6", "#ff6b6b"),
+)
+_LIGHT = ThemeColors(
+    dark=False, window="#f0f0f2", base="#ffffff", text="#1e1e1e", muted="#5f5f66", grid="#d8d8de",
+    accent="#2a64c4", ok="#2e8b45", warn="#b87800", bad="#c43232", unknown="#a0a0a6",
+    banner_info="#dce8f7", banner_error="#f7dcdc",
+    curves=("#1f6fd1", "#d9601a", "#2e9a4a", "#b83aa0", "#a88a00", "#6a55d9", "#138a8a", "#c43232"),
+)
+
+
+def _palette(c: ThemeColors) -> QPalette:
     p = QPalette()
-    base, alt, text = QColor(37, 37, 40), QColor(45, 45, 50), QColor(225, 225, 225)
-    p.setColor(QPalette.ColorRole.Window, QColor(43, 43, 47))
-    p.setColor(QPalette.ColorRole.WindowText, text)
-    p.setColor(QPalette.ColorRole.Base, base)
-    p.setColor(QPalette.ColorRole.AlternateBase, alt)
-    p.setColor(QPalette.ColorRole.ToolTipBase, QColor(60, 60, 64))
-    p.setColor(QPalette.ColorRole.ToolTipText, text)
-    p.setColor(QPalette.ColorRole.Text, text)
-    p.setColor(QPalette.ColorRole.Button, QColor(53, 53, 58))
-    p.setColor(QPalette.ColorRole.ButtonText, text)
-    p.setColor(QPalette.ColorRole.BrightText, QColor(255, 80, 80))
-    p.setColor(QPalette.ColorRole.Highlight, QColor(64, 128, 220))
-    p.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
-    p.setColor(QPalette.ColorRole.Link, QColor(100, 160, 255))
-    p.setColor(QPalette.ColorRole.PlaceholderText, QColor(140, 140, 140))
+    window, base, text = QColor(c.window), QColor(c.base), QColor(c.text)
+    alt = QColor(c.base).darker(110) if not c.dark else QColor(45, 45, 50)
+    button = QColor(53, 53, 58) if c.dark else QColor(228, 228, 232)
+    disabled = QColor(120, 120, 120) if c.dark else QColor(150, 150, 150)
+    roles = {
+        QPalette.ColorRole.Window: window,
+        QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base,
+        QPalette.ColorRole.AlternateBase: alt,
+        QPalette.ColorRole.ToolTipBase: QColor(60, 60, 64) if c.dark else QColor(255, 255, 220),
+        QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.Text: text,
+        QPalette.ColorRole.Button: button,
+        QPalette.ColorRole.ButtonText: text,
+        QPalette.ColorRole.BrightText: QColor(255, 80, 80),
+        QPalette.ColorRole.Highlight: QColor(c.accent),
+        QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
+        QPalette.ColorRole.Link: QColor(100, 160, 255) if c.dark else QColor(20, 80, 190),
+        QPalette.ColorRole.PlaceholderText: QColor(140, 140, 140) if c.dark else QColor(120, 120, 126),
+        QPalette.ColorRole.Light: button.lighter(130),
+        QPalette.ColorRole.Midlight: button.lighter(115),
+        QPalette.ColorRole.Mid: button.darker(130),
+        QPalette.ColorRole.Dark: button.darker(160),
+        QPalette.ColorRole.Shadow: QColor(0, 0, 0),
+    }
+    for role, color in roles.items():
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            p.setColor(group, role, color)
+        p.setColor(QPalette.ColorGroup.Disabled, role, color)
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 120))
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     return p
+
+
+class ThemeNotifier(QObject):
+    """Emits ``sigThemeChanged(theme)`` after the application palette has been switched."""
+
+    sigThemeChanged = Signal(str)
+
+
+_NOTIFIER: ThemeNotifier | None = None
+
+
+def theme_notifier() -> ThemeNotifier:
+    global _NOTIFIER
+    if _NOTIFIER is None:
+        _NOTIFIER = ThemeNotifier()
+    return _NOTIFIER
 
 
 def current_theme() -> str:
@@ -37,20 +109,27 @@ def current_theme() -> str:
 
 
 def apply_theme(app: QApplication, theme: str | None = None) -> str:
-    theme = theme or current_theme()
+    """Switch the whole application to ``theme`` (live), remember it, tell custom painters."""
+    theme = theme if theme in THEMES else current_theme()
     app.setStyle("Fusion")
     if theme == "dark":
-        app.setPalette(_dark_palette())
+        app.setPalette(_palette(_DARK))
     elif theme == "light":
-        app.setPalette(app.style().standardPalette())
+        app.setPalette(_palette(_LIGHT))
     else:
-        app.setPalette(QPalette())
+        app.setPalette(app.style().standardPalette())
     s = app_settings()
     s.setValue("ui/theme", theme)
     s.sync()
+    theme_notifier().sigThemeChanged.emit(theme)
     return theme
 
 
 def is_dark(app: QApplication | None = None) -> bool:
     app = app or QApplication.instance()
     return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def colors(app: QApplication | None = None) -> ThemeColors:
+    """The named colours that go with the palette in use now."""
+    return _DARK if is_dark(app) else _LIGHT

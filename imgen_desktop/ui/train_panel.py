@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 from imgen_desktop.core.config import ENHANCE_TASKS, TrainConfig
 from imgen_desktop.ui.sample_grid import SampleGrid, to_qimage
 from imgen_desktop.ui.settings import app_settings, last_folder, remember_folder
-from imgen_desktop.ui.train_worker import TrainWorker, WorkerPool
+from imgen_desktop.ui.train_worker import TrainWorker
+from imgen_desktop.ui.workers import WorkerPool
 
 BUILTIN_DATASETS = (
     ("builtin:digits", "Handwritten digits (1,797 tiny 8x8 pictures)"),

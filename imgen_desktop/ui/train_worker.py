@@ -2,31 +2,22 @@
 
 :class:`TrainWorker` is a ``QThread`` that runs ``core.trainer.train`` in a child process
 (``core.process_runner``: the training loop never shares the GUI process's GIL, so the window
-stays responsive) and re-emits the engine's plain-data events as Qt signals;
-:class:`FunctionWorker` runs any slow call (dataset description, model listing, sampling) off
-the GUI thread. Neither touches a widget: all they
-hand over is plain data (dicts, str, numbers, uint8 numpy arrays). Every exception is caught
+stays responsive) and re-emits the engine's plain-data events as Qt signals (other slow calls
+use ``ui.workers.WorkerPool``). It touches no widget: all it
+hands over is plain data (dicts, str, numbers, uint8 numpy arrays). Every exception is caught
 inside ``run`` and reported as a signal, so a bug never takes the window down.
 """
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-
-def _short_error(exc: BaseException) -> str:
-    from imgen_desktop.core.errors import ImgenError
-
-    if isinstance(exc, ImgenError):
-        return str(exc)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+from imgen_desktop.ui.workers import error_text as _short_error
 
 
 class TrainWorker(QThread):
@@ -124,86 +115,5 @@ class TrainWorker(QThread):
             self._pending_progress = None
 
 
-class FunctionWorker(QThread):
-    """Runs ``fn(*args, **kwargs)`` off the GUI thread; emits sigDone(result) or sigError(message).
-
-    ``tag`` lets the receiver ignore results of requests that have since been superseded.
-    """
-
-    sigDone = Signal(object, object)  # result, tag
-    sigError = Signal(str, object)  # message, tag
-
-    def __init__(self, fn: Callable, *args: Any, tag: Any = None, parent: QObject | None = None, **kwargs: Any) -> None:
-        super().__init__(parent)
-        self.fn, self.args, self.kwargs, self.tag = fn, args, kwargs, tag
-
-    def run(self) -> None:
-        try:
-            result = self.fn(*self.args, **self.kwargs)
-        except BaseException as exc:  # noqa: BLE001
-            self.sigError.emit(_short_error(exc), self.tag)
-            return
-        self.sigDone.emit(result, self.tag)
-
-
-# Every running FunctionWorker is referenced here until its thread has finished, so that a
-# QThread is never destroyed while it runs, even if the widget that started it goes away first.
-_ALIVE: set[FunctionWorker] = set()
-
-
-@atexit.register
-def _wait_for_workers(timeout_ms: int = 30000) -> None:
-    """At exit, let running workers finish (a QThread destroyed while running aborts the process)."""
-    for worker in list(_ALIVE):
-        try:
-            worker.wait(timeout_ms)
-        except RuntimeError:  # already deleted on the C++ side
-            pass
-
-
-def _release(worker: FunctionWorker) -> None:
-    _ALIVE.discard(worker)
-    worker.deleteLater()
-
-
-class WorkerPool(QObject):
-    """Starts FunctionWorkers and keeps them alive until they finish (a QThread must outlive its run)."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._workers: set[FunctionWorker] = set()
-
-    def start(self, fn: Callable, *args: Any, on_done: Callable | None = None, on_error: Callable | None = None,
-              tag: Any = None, **kwargs: Any) -> FunctionWorker:
-        worker = FunctionWorker(fn, *args, tag=tag, **kwargs)
-        if on_done is not None:
-            worker.sigDone.connect(on_done)
-        if on_error is not None:
-            worker.sigError.connect(on_error)
-        # one slot, in this order: out of the pool's set before deleteLater is posted
-        worker.finished.connect(lambda w=worker: (self._workers.discard(w), _release(w)))
-        _ALIVE.add(worker)
-        self._workers.add(worker)
-        worker.start()
-        return worker
-
-    def busy(self) -> bool:
-        return any(_running(w) for w in list(self._workers))
-
-    def wait_all(self, timeout_ms: int = 10000) -> bool:
-        deadline = time.monotonic() + timeout_ms / 1000
-        for worker in list(self._workers):
-            left = max(0, int((deadline - time.monotonic()) * 1000))
-            try:
-                if not worker.wait(left):
-                    return False
-            except RuntimeError:  # finished and already deleted (its finished slot runs on its own thread)
-                self._workers.discard(worker)
-        return True
-
-
-def _running(worker: FunctionWorker) -> bool:
-    try:
-        return worker.isRunning()
-    except RuntimeError:  # already deleted: it has finished
-        return False
+# FunctionWorker / WorkerPool moved to ui.workers (one worker helper for the whole UI).
+from imgen_desktop.ui.workers import FunctionWorker, WorkerPool  # noqa: E402,F401

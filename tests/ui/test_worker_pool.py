@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shiboken6
 
-from imgen_desktop.ui.train_worker import FunctionWorker, WorkerPool
+from imgen_desktop.ui.workers import FunctionWorker, WorkerPool
 
 
 def test_results_and_errors_arrive_with_their_tags(qtbot):

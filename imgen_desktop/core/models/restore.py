@@ -40,8 +40,9 @@ from torch import nn
 from imgen_desktop.core import degrade as dg
 from imgen_desktop.core.models import Architecture
 from imgen_desktop.core.models.base import Recipe, to_uint8
+from imgen_desktop.core.tasks import ENHANCE_TASKS
 
-TASKS = ("upscale", "denoise", "inpaint")
+TASKS = ENHANCE_TASKS
 
 
 # --- building blocks ----------------------------------------------------------------------
