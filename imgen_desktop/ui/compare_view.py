@@ -7,6 +7,10 @@ upscale both line up pixel for pixel. ``widget = display * zoom + pan``.
 An optional overlay (the inpaint mask) is drawn over the image; when ``paint_mode`` is on,
 left-button drags are reported through ``sigPaint*`` signals in display coordinates instead
 of panning.
+
+Both panes are sampled alike (like for like): smooth below 200 % zoom, hard pixels from 200 %.
+Keys (with the view focused, e.g. right after Apply): Space before/after, B / A / S before /
+after / split, 1 / 2 / 4 zoom 100 / 200 / 400 %, 0 or F fit, + / - zoom.
 """
 from __future__ import annotations
 
@@ -18,6 +22,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MODES = ("before", "split", "after")
+NEAREST_FROM_ZOOM = 2.0  # from 200 % both panes show hard pixels; below, both are smoothed
+KEYS_HELP = (
+    "Drag the divider to compare; wheel zooms at the cursor, drag pans.\n"
+    "Space: before / after · B, A, S: before, after, split\n"
+    "1, 2, 4: zoom 100 %, 200 %, 400 % · 0 or F: fit · + / -: zoom"
+)
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 ZOOM_STEP = 1.25
 DIVIDER_GRAB_PX = 8
@@ -65,6 +75,24 @@ class CompareView(QWidget):
         self._brush_px = 0.0  # brush diameter in display pixels (outline preview)
         self._cursor_pos: QPointF | None = None
         self._checker = _checker_brush()
+        self._placeholder = ""
+        self.setToolTip(KEYS_HELP)
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown when there is no image (e.g. a batch file that cannot be previewed)."""
+        self._placeholder = str(text or "")
+        self.update()
+
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    def overlay(self) -> QImage | None:
+        """The overlay drawn now (None when hidden)."""
+        return self._overlay
+
+    def smooth_sampling(self) -> bool:
+        """Whether both panes are drawn smoothed now (below 200 % zoom) rather than as hard pixels."""
+        return self._zoom < NEAREST_FROM_ZOOM
 
     # --- content ---------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None = None, refit: bool = True) -> None:
@@ -164,6 +192,11 @@ class CompareView(QWidget):
         self._fit_mode = False
         self.zoom_at(1.0 / self._zoom, QPointF(self.width() / 2, self.height() / 2))
 
+    def zoom_to(self, zoom: float) -> None:
+        """Zoom to ``zoom`` (1.0 = 100 %) about the middle of the view."""
+        self._fit_mode = False
+        self.zoom_at(zoom / self._zoom, QPointF(self.width() / 2, self.height() / 2))
+
     def zoom_in(self) -> None:
         self._fit_mode = False
         self.zoom_at(ZOOM_STEP, QPointF(self.width() / 2, self.height() / 2))
@@ -238,23 +271,23 @@ class CompareView(QWidget):
         p.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
         rect = self.image_rect()
         if rect.isEmpty():
+            if self._placeholder:
+                p.setPen(self.palette().color(self.foregroundRole()))
+                p.drawText(self.rect().adjusted(24, 24, -24, -24),
+                           int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._placeholder)
             p.end()
             return
-        smooth = self._zoom < 1.0
+        smooth = self.smooth_sampling()  # one rule for both panes: compare like for like
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         p.save()
         p.setBrushOrigin(rect.topLeft())
         p.fillRect(rect, self._checker)
         p.restore()
         before, after = self._before, self._after
-        # The photo stretched to the result's size is drawn smoothly (like a plain bicubic
-        # enlargement) so the comparison is fair; pixels of the image itself stay crisp when zoomed in.
-        before_smooth = smooth or (before is not None and after is not None and before.size() != after.size())
         if self._split_active():
             x = self.divider_x()
             p.save()
             p.setClipRect(QRectF(0, 0, x, self.height()))
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, before_smooth)
             p.drawImage(rect, before)
             p.restore()
             p.save()
@@ -265,7 +298,6 @@ class CompareView(QWidget):
             show_before = self._mode == "before" or after is None
             img = before if show_before else after
             if img is not None:
-                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, before_smooth if show_before else smooth)
                 p.drawImage(rect, img)
         if self._overlay is not None:
             p.drawImage(rect, self._overlay)
@@ -406,14 +438,15 @@ class CompareView(QWidget):
             self.zoom_in()
         elif key == Qt.Key.Key_Minus:
             self.zoom_out()
-        elif (key == Qt.Key.Key_0 and ctrl) or (key == Qt.Key.Key_F and not ctrl):
+        elif key == Qt.Key.Key_0 or (key == Qt.Key.Key_F and not ctrl):
             self.fit()
-        elif key == Qt.Key.Key_1 and not ctrl:
-            self.actual_size()
-        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self.toggle_before_after()
-        elif key == Qt.Key.Key_S and not ctrl and self._after is not None:
-            self.set_mode("split")
+        elif key in (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_4) and not ctrl:
+            self.zoom_to({Qt.Key.Key_1: 1.0, Qt.Key.Key_2: 2.0, Qt.Key.Key_4: 4.0}[key])
+        elif key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat() and self._after is not None:
+                self.toggle_before_after()
+        elif key in (Qt.Key.Key_S, Qt.Key.Key_B, Qt.Key.Key_A) and not ctrl and self._after is not None:
+            self.set_mode({Qt.Key.Key_S: "split", Qt.Key.Key_B: "before", Qt.Key.Key_A: "after"}[key])
         else:
             super().keyPressEvent(event)
             return
