@@ -62,7 +62,7 @@ class BatchList(QWidget):
         item.setText(data.text())
         item.setToolTip(f"{data.path}\n{data.status_text()}" + (f"\n→ {data.output}" if data.output else ""))
         self._colour(item, data.status)
-        if index == self.list.currentRow() or data.status == "working":
+        if index == self.list.currentRow():
             self._update_detail(index)
         if data.status == "working":
             self.list.scrollToItem(item)
