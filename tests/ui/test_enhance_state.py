@@ -52,7 +52,7 @@ def test_batch_items_statuses_and_summaries(state):
     state.update_item(1, status=FAILED, error="b.png: not a readable image")
     assert items == [(0,), (1,)]
     assert state.batch[0].reviewable and not state.batch[1].reviewable
-    assert state.batch[1].text() == "b.png — ✗ b.png: not a readable image"
+    assert state.batch[1].text() == "b.png — ✗ not a readable image"  # named once
     assert state.batch_summary(cancelled=True) == "Cancelled: 1 of 3 photos were written in /out; 1 failed (see the list)."
     state.update_item(2, status=SKIPPED, output="/out/c_x2.png")
     assert state.batch_summary() == "2 of 3 photos saved in /out; 1 already done and kept; 1 failed (see the list)."

@@ -60,7 +60,7 @@ class BatchList(QWidget):
         if item is None or data is None:
             return
         item.setText(data.text())
-        item.setToolTip(f"{data.path}\n{data.status_text()}" + (f"\n→ {data.output}" if data.output else ""))
+        item.setToolTip(f"{data.path}\n{data.error or data.status_text()}" + (f"\n→ {data.output}" if data.output else ""))
         self._colour(item, data.status)
         if index == self.list.currentRow():
             self._update_detail(index)
@@ -85,7 +85,7 @@ class BatchList(QWidget):
             self.detail.setText("")
             return
         data = items[index]
-        text = f"{data.name}: {data.status_text()}"
+        text = f"✗ {data.error}" if data.error else f"{data.name}: {data.status_text()}"
         if data.reviewable:
             text += " — shown beside the original"
         self.detail.setText(text)

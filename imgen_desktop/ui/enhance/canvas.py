@@ -323,7 +323,8 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
 
     def _on_result_ready(self) -> None:
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # Space / digits act on the view at once
-        self._status(self.state.progress_text or "Done.")
+        b = self.state.banner
+        self._status(b.text if b is not None else "Done.")
         self.sigResultReady.emit()
 
     def _on_batch_finished(self, ok: int, failed: int) -> None:

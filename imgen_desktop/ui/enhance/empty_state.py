@@ -6,6 +6,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from imgen_desktop.ui.theme import theme_notifier
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
 
@@ -25,10 +27,8 @@ class EmptyState(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("emptyState")
-        self.setStyleSheet(
-            "#emptyState { border: 2px dashed palette(mid); border-radius: 14px; }"
-            "#emptyState[dragOver=\"true\"] { border-color: palette(highlight); }"
-        )
+        self._restyle()
+        theme_notifier().sigThemeChanged.connect(lambda _t: self._restyle())
         layout = QVBoxLayout(self)
         layout.addStretch(2)
         title = QLabel("Drop a photo here — or open one", self)
@@ -66,6 +66,13 @@ class EmptyState(QFrame):
         layout.addSpacing(24)
         layout.addLayout(row)
         layout.addStretch(3)
+
+    def _restyle(self) -> None:
+        self.setStyleSheet("")  # set again after a theme switch: style sheets freeze the palette
+        self.setStyleSheet(
+            "#emptyState { border: 2px dashed palette(mid); border-radius: 14px; }"
+            "#emptyState[dragOver=\"true\"] { border-color: palette(highlight); }"
+        )
 
     def set_drag_over(self, on: bool) -> None:
         self.setProperty("dragOver", bool(on))

@@ -10,6 +10,7 @@ from imgen_desktop.ui.compare_view import CompareView
 from imgen_desktop.ui.enhance.state import EnhanceState
 from imgen_desktop.ui.enhance.widgets import ElidedLabel
 from imgen_desktop.ui.mask_painter import MaskPainter
+from imgen_desktop.ui.theme import theme_notifier
 
 
 def describe_photo(photo, prefix: str = "") -> str:
@@ -31,10 +32,9 @@ class PhotoView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
         bar = QHBoxLayout()
-        self.setStyleSheet(
-            "QToolButton { padding: 3px 10px; }"
-            "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); border-radius: 3px; }"
-        )
+        self._restyle()
+        # a style sheet freezes the palette its widgets were polished with: set it again on a theme switch
+        theme_notifier().sigThemeChanged.connect(lambda _t: self._restyle())
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QToolButton] = {}
         for mode, text, tip in (
@@ -91,6 +91,13 @@ class PhotoView(QWidget):
         state.sigResultChanged.connect(self._on_result_changed)
         state.sigBusyChanged.connect(self.refresh_mask)
         self._on_result_changed()
+
+    def _restyle(self) -> None:
+        self.setStyleSheet("")
+        self.setStyleSheet(
+            "QToolButton { padding: 3px 10px; }"
+            "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text); border-radius: 3px; }"
+        )
 
     # --- from the state -----------------------------------------------------------------------
     def _on_photo_changed(self) -> None:

@@ -52,7 +52,10 @@ class BatchItem:
         if self.status == SKIPPED:
             return f"✓ already done: {Path(self.output).name}"
         if self.status == FAILED:
-            return f"✗ {self.error}"
+            error = self.error
+            if error.startswith(self.name + ": "):  # the list already names the file
+                error = error[len(self.name) + 2:]
+            return f"✗ {error}"
         return "waiting"
 
     def text(self) -> str:
