@@ -85,6 +85,8 @@ def test_progress_text_counts_from_one_and_gives_an_eta(state, monkeypatch):
     assert state.progress_text.startswith("Photo 2 of 3 · tile 2 of 2 · ETA ")
     state.end_busy("done")
     assert state.busy == "" and state.progress_text == "done"
+    state.set_photo(_photo(), None)  # a new photo: the old job's line goes
+    assert state.progress_text == ""
 
 
 def test_banners_clear_by_cause_and_info_ones_time_out(state):

@@ -114,6 +114,9 @@ class EnhanceState(QObject):
         if self.banner is not None and self.banner.cause != "models":
             self.banner = None
             self.sigBannerChanged.emit()
+        if not self.batch and not self.busy and self.progress_text:
+            self.progress_text = ""  # "Cancelled…" was about the previous photo
+            self.sigProgressChanged.emit()
         self.sigPhotoChanged.emit()
         self.sigResultChanged.emit()
 
@@ -159,6 +162,9 @@ class EnhanceState(QObject):
     def set_batch(self, paths: list[str]) -> None:
         self.batch = [BatchItem(str(Path(p).expanduser())) for p in paths]
         self.batch_out = ""
+        if not self.busy:
+            self.progress_text = ""
+            self.sigProgressChanged.emit()
         self.sigBatchChanged.emit()
 
     def batch_paths(self) -> list[str]:
