@@ -92,7 +92,7 @@ class CompareView(QWidget):
 
     def smooth_sampling(self) -> bool:
         """Whether both panes are drawn smoothed now (below 200 % zoom) rather than as hard pixels."""
-        return self._zoom < NEAREST_FROM_ZOOM
+        return self._zoom < NEAREST_FROM_ZOOM - 1e-6
 
     # --- content ---------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None = None, refit: bool = True) -> None:
@@ -195,7 +195,7 @@ class CompareView(QWidget):
     def zoom_to(self, zoom: float) -> None:
         """Zoom to ``zoom`` (1.0 = 100 %) about the middle of the view."""
         self._fit_mode = False
-        self.zoom_at(zoom / self._zoom, QPointF(self.width() / 2, self.height() / 2))
+        self._zoom_about(zoom, QPointF(self.width() / 2, self.height() / 2))
 
     def zoom_in(self) -> None:
         self._fit_mode = False
@@ -207,10 +207,14 @@ class CompareView(QWidget):
 
     def zoom_at(self, factor: float, widget_pos: QPointF) -> None:
         """Multiply the zoom by ``factor`` keeping the image point under ``widget_pos`` still."""
-        anchor = self.widget_to_display(widget_pos)
-        new_zoom = max(MIN_ZOOM, min(MAX_ZOOM, self._zoom * factor))
+        new_zoom = self._zoom * factor
         if abs(new_zoom - 1.0) < 0.02:
             new_zoom = 1.0  # snap to 100 % so pixels stay crisp
+        self._zoom_about(new_zoom, widget_pos)
+
+    def _zoom_about(self, zoom: float, widget_pos: QPointF) -> None:
+        anchor = self.widget_to_display(widget_pos)
+        new_zoom = max(MIN_ZOOM, min(MAX_ZOOM, float(zoom)))
         self._zoom = new_zoom
         self._pan = QPointF(widget_pos.x() - anchor.x() * new_zoom, widget_pos.y() - anchor.y() * new_zoom)
         self.sigZoomChanged.emit(self._zoom)

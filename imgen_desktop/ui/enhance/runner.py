@@ -117,6 +117,9 @@ class EnhanceRunner(QObject):
         worker.start()
 
     def _on_failed(self, message: str) -> None:
+        for i, item in enumerate(self.state.batch):
+            if item.status == WORKING:
+                self.state.update_item(i, status=WAITING, progress="")
         self.state.end_busy("")
         self.state.error(message, cause="apply")
         self.sigFailed.emit(message)
