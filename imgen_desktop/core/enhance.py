@@ -684,10 +684,11 @@ def plan_outputs(
 
     tag = output_tag(task, scale)
     files, missing = expand_inputs(inputs, tag)
+    as_folder = str(output).endswith(("/", "\\"))  # "out/": a folder, even if it does not exist yet
     output = Path(output).expanduser()
     given = [Path(i).expanduser() for i in inputs]
     one_file = len(given) == 1 and not given[0].is_dir()
-    single = one_file and not output.is_dir()
+    single = one_file and not output.is_dir() and not as_folder
     if not one_file and output.exists() and not output.is_dir():
         raise ImgenError(f"{output} is a file; with several inputs or a folder the output must be a folder")
     if not single and not output.exists() and output.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):

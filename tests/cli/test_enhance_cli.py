@@ -169,3 +169,9 @@ def test_the_output_format_is_checked_before_inference(tmp_path, x2, capsys, mon
     rc = cli.main(["enhance", str(src), "-o", str(tmp_path / "a.xyz"), "--model", "tiny-x2", "--quiet"])
     err = _err_lines(capsys)
     assert rc == 1 and len(err) == 1 and ".xyz" in err[0] and calls == []
+
+
+def test_an_output_ending_in_a_slash_is_a_folder(tmp_path, x2):
+    src = _photo(tmp_path / "a.png")
+    assert cli.main(["enhance", str(src), "-o", str(tmp_path / "new") + "/", "--model", "tiny-x2", "--quiet"]) == 0
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["a_x2.png"]
