@@ -5,8 +5,6 @@ writes what happens into the :class:`EnhanceState`; the views follow the state.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QObject, Signal
 
 from imgen_desktop.core.enhance import EnhanceOptions, ModelChoice
@@ -151,6 +149,3 @@ class EnhanceRunner(QObject):
             if running(worker):
                 worker.wait(timeout_ms)
 
-
-def written_files(state: EnhanceState) -> list[str]:
-    return [item.output for item in state.batch if item.status == DONE and Path(item.output).is_file()]
