@@ -103,7 +103,14 @@ class PhotoView(QWidget):
     def _on_photo_changed(self) -> None:
         s = self.state
         self.view.set_images(s.photo_image, None)
-        self.view.set_placeholder(s.photo_error)
+        self.view.set_placeholder(
+            f"{s.photo_error}\n\nThis file cannot be shown; a batch reports it and goes on with the others."
+            if s.photo_error else "")
+        has_image = s.photo_image is not None
+        for w in (self.fit_button, self.actual_button):
+            w.setEnabled(has_image)
+        if not has_image:
+            self.zoom_label.setText("")
         if s.photo is not None:
             self.mask.reset(s.photo.width, s.photo.height)
             self.mask.set_display_size(self.view.display_size())
@@ -130,7 +137,7 @@ class PhotoView(QWidget):
     def _update_info(self) -> None:
         s = self.state
         if s.photo is None:
-            self.info_label.setText(s.photo_error)
+            self.info_label.setText("")
             return
         text = describe_photo(s.photo)
         if s.result is not None:
@@ -145,7 +152,7 @@ class PhotoView(QWidget):
         self.refresh_mask()
 
     def _on_zoom_changed(self, zoom: float) -> None:
-        self.zoom_label.setText(f"{zoom * 100:.0f}%")
+        self.zoom_label.setText(f"{zoom * 100:.0f}%" if self.view.has_image() else "")
         self.update_brush_cursor()
 
     # --- the inpaint mask -----------------------------------------------------------------------
