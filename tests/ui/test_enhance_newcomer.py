@@ -351,6 +351,11 @@ def test_the_tab_fits_1024x700_with_a_result_and_nothing_clips(window, canvas, q
     assert _clipped_labels(canvas) == []
     info = child(canvas, "infoLabel", ElidedLabel)
     assert "result" in info.toolTip()  # the whole line is one hover away
+    smallest = window.minimumSizeHint()
+    window.resize(smallest)
+    qtbot.waitUntil(lambda: window.size() == smallest, timeout=5000)
+    QApplication.processEvents()
+    assert _clipped_labels(canvas) == []
 
 
 # --- GUI words ---------------------------------------------------------------------------------------
