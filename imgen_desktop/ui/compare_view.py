@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QBrush, QColor, QCursor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen,
+    QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen,
     QPixmap, QWheelEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from imgen_desktop.ui.compare_paint import paint_divider, paint_labels
 
 MODES = ("before", "split", "after")
 NEAREST_FROM_ZOOM = 2.0  # from 200 % both panes show hard pixels; below, both are smoothed
@@ -306,9 +308,9 @@ class CompareView(QWidget):
         if self._overlay is not None:
             p.drawImage(rect, self._overlay)
         if self._split_active():
-            self._paint_divider(p)
+            paint_divider(p, self.divider_x(), self.height())
         if self._after is not None and self._before is not None:
-            self._paint_labels(p)
+            paint_labels(p, self._mode, self.width(), self.font())
         if self._paint_mode and self._cursor_pos is not None and self._brush_px > 0:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             r = self._brush_px / 2
@@ -318,52 +320,6 @@ class CompareView(QWidget):
             p.setPen(QPen(QColor(255, 255, 255, 230), 1.0))
             p.drawEllipse(self._cursor_pos, r, r)
         p.end()
-
-    def _paint_divider(self, p: QPainter) -> None:
-        x = self.divider_x()
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setPen(QPen(QColor(0, 0, 0, 120), 3))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        p.setPen(QPen(QColor(255, 255, 255, 230), 1.5))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        # a round handle with two arrows in the middle
-        cy = self.height() / 2
-        p.setBrush(QColor(255, 255, 255, 235))
-        p.setPen(QPen(QColor(0, 0, 0, 140), 1))
-        p.drawEllipse(QPointF(x, cy), 14, 14)
-        path = QPainterPath()
-        for sign in (-1, 1):
-            path.moveTo(x + sign * 4, cy - 5)
-            path.lineTo(x + sign * 9, cy)
-            path.lineTo(x + sign * 4, cy + 5)
-            path.closeSubpath()
-        p.setBrush(QColor(40, 40, 40))
-        p.setPen(Qt.PenStyle.NoPen)
-        p.drawPath(path)
-
-    def _paint_labels(self, p: QPainter) -> None:
-        font = QFont(self.font())
-        font.setBold(True)
-        p.setFont(font)
-        labels = []
-        if self._mode == "split":
-            labels = [("Before", 10.0, False), ("After", self.width() - 10.0, True)]
-        elif self._mode == "before":
-            labels = [("Before", 10.0, False)]
-        else:
-            labels = [("After", 10.0, False)]
-        fm = p.fontMetrics()
-        for text, x, right in labels:
-            w = fm.horizontalAdvance(text) + 16
-            h = fm.height() + 8
-            left = x - w if right else x
-            box = QRectF(left, 10, w, h)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(0, 0, 0, 150))
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            p.drawRoundedRect(box, 5, 5)
-            p.setPen(QColor(255, 255, 255))
-            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _near_divider(self, x: float) -> bool:
         return self._split_active() and abs(x - self.divider_x()) <= DIVIDER_GRAB_PX + 6
@@ -460,40 +416,5 @@ class CompareView(QWidget):
         return self.widget_to_display(QPointF(self.mapFromGlobal(QCursor.pos())))
 
 
-
-# --- numpy <-> QImage (no torch; used by the canvas for display and paste) ---------------------
-def photo_to_qimage(photo) -> QImage:
-    """A core Photo as the view shows it (8-bit RGBA, display colours); safe off the GUI thread."""
-    from imgen_desktop.core.imageio import to_display_rgba8
-
-    return rgba_to_qimage(to_display_rgba8(photo))
-
-
-def rgba_to_qimage(rgba) -> QImage:
-    """An HxWx4 uint8 array -> a QImage that owns a copy of the pixels."""
-    import numpy as np
-
-    arr = np.ascontiguousarray(rgba, dtype=np.uint8)
-    h, w = arr.shape[:2]
-    return QImage(arr.data, w, h, w * 4, QImage.Format.Format_RGBA8888).copy()
-
-
-def qimage_to_array(image: QImage):
-    """A QImage -> uint8/uint16 numpy array: HxW (gray), HxWx3 (opaque colour) or HxWx4."""
-    import numpy as np
-
-    if image.isNull():
-        raise ValueError("empty image")
-    fmt = image.format()
-    if fmt in (QImage.Format.Format_Grayscale8, QImage.Format.Format_Grayscale16):
-        dtype = np.uint8 if fmt == QImage.Format.Format_Grayscale8 else np.uint16
-        h, w, bpl = image.height(), image.width(), image.bytesPerLine()
-        buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-        return buf.view(dtype)[:, :w].copy()
-    img = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-    arr = buf[:, : w * 4].reshape(h, w, 4).copy()
-    if (arr[:, :, 3] == 255).all():
-        return np.ascontiguousarray(arr[:, :, :3])
-    return arr
+# numpy <-> QImage helpers live in ui/qimages.py; kept importable from here
+from imgen_desktop.ui.qimages import photo_to_qimage, qimage_to_array, rgba_to_qimage  # noqa: E402,F401

@@ -13,7 +13,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from imgen_desktop.core.enhance import ModelChoice, output_name
-from imgen_desktop.ui.compare_view import photo_to_qimage, qimage_to_array
+from imgen_desktop.ui.qimages import photo_to_qimage, qimage_to_array
 from imgen_desktop.ui.enhance.empty_state import sample_photos
 from imgen_desktop.ui.enhance.jobs import existing_outputs, friendly_error, read_pair, read_photo, write_photo
 from imgen_desktop.ui.settings import last_folder, remember_folder

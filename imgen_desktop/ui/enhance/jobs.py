@@ -14,7 +14,7 @@ from PySide6.QtCore import QThread, Signal
 from imgen_desktop.core.control import ControlToken
 from imgen_desktop.core.enhance import EnhanceOptions, ModelChoice
 from imgen_desktop.core.errors import ImgenError
-from imgen_desktop.ui.compare_view import photo_to_qimage
+from imgen_desktop.ui.qimages import photo_to_qimage
 from imgen_desktop.ui.workers import error_text, is_cancel
 
 
