@@ -79,6 +79,8 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     e.add_argument("--mask", default=None, help="inpaint: mask image (white = fill)")
     e.add_argument("--variation-seed", type=int, default=None, help="VAE models: sample a variation")
+    e.add_argument("--noise-level", type=float, default=None, help="denoise strength (sigma on 0-255; default: estimated)")
+    e.add_argument("--overwrite", action="store_true", help="replace output files that exist (never an input)")
     e.add_argument("--passes", type=int, default=None, choices=[1, 2, 4],
                    help="also run the photo mirrored and average (1 = fastest; default 4 for denoise, else 1)")
     e.add_argument("--quiet", action="store_true")
@@ -287,21 +289,23 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_enhance(args) -> int:
-    from pathlib import Path
-
     from tqdm import tqdm
 
     from imgen_desktop.core.control import ControlToken
-    from imgen_desktop.core.enhance import enhance_files
+    from imgen_desktop.core.enhance import SKIPPED, EnhanceOptions, enhance_files
 
     token = ControlToken()
     bar = None
     state = {"name": ""}
+    options = EnhanceOptions(
+        tile=args.tile, passes=args.passes, noise_level=args.noise_level, variation_seed=args.variation_seed,
+        mask=args.mask, device=args.device, format=args.format, quality=args.quality, overwrite=args.overwrite,
+    )
 
-    def on_file(index: int, total: int, path: Path) -> None:
+    def on_file_started(index: int, total: int, path, _target) -> None:
         state["name"] = f"[{index + 1}/{total}] {path.name}" if total > 1 else path.name
 
-    def progress(done: int, total: int) -> None:
+    def on_file_progress(_index: int, done: int, total: int) -> None:
         nonlocal bar
         if args.quiet:
             return
@@ -313,11 +317,8 @@ def _cmd_enhance(args) -> int:
         bar.refresh()
 
     try:
-        results = enhance_files(
-            args.inputs, args.output, args.model, tile=args.tile, device=args.device, format=args.format,
-            quality=args.quality, mask=args.mask, variation_seed=args.variation_seed,
-            on_file=on_file, progress=progress, token=token, passes=args.passes,
-        )
+        results = enhance_files(args.inputs, args.output, args.model, options, on_file_started=on_file_started,
+                                on_file_progress=on_file_progress, token=token)
     finally:
         if bar is not None:
             bar.close()
@@ -325,7 +326,8 @@ def _cmd_enhance(args) -> int:
     for result in results:
         if result.ok:
             if not args.quiet:
-                print(f"{result.input} -> {result.output}")
+                note = " (already done, skipped)" if result.status == SKIPPED else ""
+                print(f"{result.input} -> {result.output}{note}")
         else:
             failed += 1
             print(f"imgen: error: {result.error}", file=sys.stderr)

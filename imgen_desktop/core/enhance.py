@@ -31,7 +31,12 @@ import numpy as np
 
 from imgen_desktop.core.errors import Cancelled, ImgenError, ModelError
 
-from imgen_desktop.core.tasks import ENHANCE_TASKS, output_tag, task_cli_title  # noqa: F401 (re-exported)
+from imgen_desktop.core.tasks import TASKS_BY_NAME, ENHANCE_TASKS, output_tag, task_cli_title, task_title  # noqa: F401 (re-exported)
+
+
+def task_needs_mask(name: str) -> bool:
+    t = TASKS_BY_NAME.get(name)
+    return bool(t and t.needs_mask)
 
 BUILTIN_NAMES = ("upscale-x2", "upscale-x4", "denoise", "inpaint")
 BUILTIN_PREFIX = "builtin:"
@@ -46,7 +51,10 @@ ProgressFn = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """One entry of the model picker."""
+    """One entry of the model picker, with what the model declares it can take.
+
+    The canvas reads these flags only; it never opens the network or its hyper-parameters.
+    """
 
     spec: str  # "builtin:upscale-x2" or a store name
     label: str
@@ -55,6 +63,38 @@ class ModelChoice:
     family: str
     builtin: bool
     path: str = ""
+    takes_variation: bool = False  # samples a different plausible result from a seed (VAE)
+    takes_noise_level: bool = False  # accepts a noise strength (denoise nets with a noise hint)
+
+    @property
+    def needs_mask(self) -> bool:
+        return task_needs_mask(self.task)
+
+    @property
+    def title(self) -> str:
+        """"Upscale ×2", "Denoise"."""
+        return task_title(self.task, self.scale)
+
+    @property
+    def verb(self) -> str:
+        """"Upscaling", "Denoising"."""
+        t = TASKS_BY_NAME.get(self.task)
+        return t.verb if t else "Enhancing"
+
+
+def capabilities(meta: dict[str, Any]) -> dict[str, bool]:
+    """What a model file declares it can take, from its header (no weights are read)."""
+    params = meta.get("arch_params") or {}
+    return {
+        "takes_variation": bool(meta.get("takes_variation", "latent" in params or str(meta.get("arch", "")).startswith("vae."))),
+        "takes_noise_level": bool(meta.get("takes_noise_level", params.get("noise_hint", False))),
+    }
+
+
+def choice_for(spec: str, path: str | Path, meta: dict[str, Any], builtin: bool, label: str) -> ModelChoice:
+    task, scale = str(meta.get("task", "")), int(meta.get("scale", 1) or 1)
+    return ModelChoice(spec, label, task, scale if task == "upscale" else 1, str(meta.get("family", "")), builtin,
+                       str(path), **capabilities(meta))
 
 
 def builtin_path(name: str) -> Path:
@@ -79,13 +119,13 @@ def list_enhancement_models() -> list[ModelChoice]:
         except ModelError:
             continue
         task, scale = meta.get("task", ""), int(meta.get("scale", 1) or 1)
-        label = meta.get("label") or f"{_task_text(task, scale).capitalize()} (built-in)"
-        choices.append(ModelChoice(BUILTIN_PREFIX + name, label, task, scale, meta.get("family", ""), True, str(path)))
+        label = f"{task_title(task, scale)} (built-in)"
+        choices.append(choice_for(BUILTIN_PREFIX + name, path, meta, True, label))
     for info in ModelStore().list():
         if not info.ok or info.task not in ENHANCE_TASKS:
             continue
-        label = f"{info.name} — {info.family.upper()} {_task_text(info.task, info.scale)}"
-        choices.append(ModelChoice(info.name, label, info.task, info.scale, info.family, info.builtin, str(info.path)))
+        label = f"{info.name} — {info.family.upper()} {task_title(info.task, info.scale)}"
+        choices.append(choice_for(info.name, info.path, info.meta, info.builtin, label))
     return choices
 
 
@@ -142,7 +182,7 @@ class ImageModel:
         self.path = path
         self.task = str(meta.get("task"))
         if self.task not in ENHANCE_TASKS:
-            raise ModelError(f"{spec or path} is a {self.task!r} model, not an enhancement model (use imgen generate)")
+            raise ModelError(f"{spec or path} is a {self.task!r} model, not an enhancement model (it makes new images: generate with it instead)")
         self.scale = int(getattr(net, "scale", meta.get("scale", 1)) or 1) if self.task == "upscale" else 1
         self.channels = int(getattr(net, "channels", meta.get("channels", 3)))
         self.family = str(meta.get("family", ""))
@@ -397,7 +437,7 @@ def open_model(spec: str, device: str = "auto") -> ImageModel:
     dev = resolve_device(device)
     meta = read_meta(path)
     if meta.get("task") not in ENHANCE_TASKS:
-        raise ModelError(f"{path.name} is a {meta.get('task')!r} model, not an enhancement model (use imgen generate)")
+        raise ModelError(f"{path.name} is a {meta.get('task')!r} model, not an enhancement model (it makes new images: generate with it instead)")
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(dev))
     with _CACHE_LOCK:
@@ -455,7 +495,7 @@ def enhance_photo(
     mask_t = None
     if model.task == "inpaint":
         if mask is None:
-            raise ImgenError("inpainting needs a mask: paint the area to fill (or pass --mask)")
+            raise ImgenError("inpainting needs a mask: the area to fill")
         m = _mask_array(mask, h, w)
         if not m.any():
             raise ImgenError("the inpaint mask is empty: paint the area to fill")
@@ -477,13 +517,82 @@ def enhance_photo(
     return dataclasses.replace(photo, pixels=np.ascontiguousarray(out), alpha=alpha)
 
 
-# --- files (CLI batches) --------------------------------------------------------------------
+# --- options, output sizes ------------------------------------------------------------------
+
+@dataclass
+class EnhanceOptions:
+    """How to run a model over photos: one value object for the CLI, the canvas and batches.
+
+    ``tile``: core size in input pixels (None = from free memory, 0 = whole image).
+    ``passes``: flipped passes averaged (1, 2, 4; None = the task's default).
+    ``noise_level``: denoise strength, sigma on 0..255 (None = estimated; only for models
+    that take it). ``variation_seed``: VAE models sample a variation (None = most likely).
+    ``mask``: inpaint mask, an HxW array (255 = fill) or an image file. ``format`` / ``quality``:
+    the output files. ``overwrite``: replace output files that exist (never an input).
+    """
+
+    tile: int | None = None
+    passes: int | None = None
+    noise_level: float | None = None
+    variation_seed: int | None = None
+    mask: Any = None
+    device: str = "auto"
+    format: str | None = None
+    quality: int = 95
+    overwrite: bool = False
+
+    def run_kwargs(self, model: "ImageModel") -> dict[str, Any]:
+        """The keyword arguments of :func:`enhance_photo` that apply to ``model``."""
+        kwargs: dict[str, Any] = {"tile": self.tile, "passes": self.passes}
+        if model.task == "inpaint":
+            kwargs["mask"] = self.mask
+        if self.noise_level is not None and model.supports_noise_level:
+            kwargs["noise_level"] = float(self.noise_level)
+        if self.variation_seed is not None and model.supports_variation:
+            kwargs["variation_seed"] = int(self.variation_seed)
+        return kwargs
+
+
+@dataclass(frozen=True)
+class OutputEstimate:
+    width: int
+    height: int
+    megapixels: float
+    bytes: int  # memory for the result while it is made (float32 pixels of the output)
+
+    def text(self) -> str:
+        gb = self.bytes / 1e9
+        size = f"~{gb:.1f} GB" if gb >= 0.1 else f"~{max(1, round(self.bytes / 1e6))} MB"
+        mp = f"{self.megapixels:.0f} MP" if self.megapixels >= 10 else f"{self.megapixels:.1f} MP"
+        return f"Output {self.width} \u00d7 {self.height} ({mp}, {size})"
+
+
+LARGE_OUTPUT_BYTES = 500_000_000  # warn above this (the canvas colours the estimate)
+
+
+def estimate_output(width: int, height: int, channels: int, scale: int) -> OutputEstimate:
+    """The output size of an enhancement and the memory its result takes while it is made."""
+    w, h = int(width) * max(1, int(scale)), int(height) * max(1, int(scale))
+    c = max(3, int(channels))
+    return OutputEstimate(w, h, w * h / 1e6, w * h * c * 4)
+
+
+# --- files (the CLI and the canvas's batches) ------------------------------------------------
+
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+
 
 @dataclass
 class FileResult:
     input: str
     output: str = ""
     error: str = ""
+    status: str = DONE  # done | skipped (a complete output already existed) | failed
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.error:
+            self.status = FAILED
 
     @property
     def ok(self) -> bool:
@@ -501,8 +610,26 @@ def output_name(src: Path, task: str, scale: int, fmt: str | None = None) -> str
     return f"{src.stem}_{tag}{ext}"
 
 
-def expand_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], list[FileResult]]:
-    """Files and folders -> (image files, results for inputs that do not exist)."""
+def _is_own_output(path: Path, siblings: set[Path], tag: str) -> bool:
+    """``a_x2.png`` (or ``a_x2-2.png``) next to an ``a.*`` of the same folder: one of our outputs."""
+    stem = path.stem
+    base, dash, num = stem.rpartition("-")
+    if dash and num.isdigit():
+        stem = base
+    suffix = f"_{tag}"
+    if not stem.endswith(suffix):
+        return False
+    original = stem[: -len(suffix)]
+    return any(s.parent == path.parent and s.stem == original for s in siblings)
+
+
+def expand_inputs(inputs: Sequence[str | Path], tag: str | None = None) -> tuple[list[Path], list[FileResult]]:
+    """Files and folders -> (image files, results for inputs that do not exist).
+
+    With ``tag`` (the output tag of the model: "x2", "denoised"), files found in a folder that
+    are outputs of another file there (``a_x2.png`` next to ``a.png``) are left out, so
+    enhancing a folder into itself does not enhance its own results again.
+    """
     from imgen_desktop.core.imageio import find_images
 
     files: list[Path] = []
@@ -511,6 +638,9 @@ def expand_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], list[FileRe
         p = Path(item).expanduser()
         if p.is_dir():
             found = find_images(p)
+            if tag:
+                names = set(found)
+                found = [f for f in found if not _is_own_output(f, names, tag)]
             if not found:
                 missing.append(FileResult(str(p), error=f"no images found in folder {p}"))
             files.extend(found)
@@ -521,53 +651,141 @@ def expand_inputs(inputs: Sequence[str | Path]) -> tuple[list[Path], list[FileRe
     return files, missing
 
 
-def enhance_files(
-    inputs: Sequence[str | Path], output: str | Path, model_spec: str, tile: int | None = None, device: str = "auto",
-    format: str | None = None, quality: int = 95, mask: str | Path | None = None, noise_level: float | None = None,
-    variation_seed: int | None = None, on_file: Callable[[int, int, Path], None] | None = None,
-    progress: ProgressFn | None = None, token=None, passes: int | None = None,
-) -> list[FileResult]:
-    """Enhance files and folders. One input file: ``output`` is the output file (or an existing
-    folder to write into); otherwise ``output`` is a folder. A file that fails gets an error in
-    its result and the others continue; cancelling raises ``Cancelled`` (no partial file)."""
-    from imgen_desktop.core.imageio import load_image, save_image
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
 
-    model = open_model(model_spec, device)
-    files, results = expand_inputs(inputs)
+
+def is_complete_image(path: Path) -> bool:
+    """True if ``path`` is an image file that opens (a finished output, not a torn one)."""
+    from imgen_desktop.core.imageio import load_image
+
+    if not path.is_file():
+        return False
+    try:
+        load_image(path)
+    except Exception:  # noqa: BLE001 - anything unreadable is not complete
+        return False
+    return True
+
+
+def plan_outputs(
+    inputs: Sequence[str | Path], output: str | Path, task: str, scale: int, options: EnhanceOptions,
+) -> tuple[list[tuple[Path, Path]], list[FileResult], bool]:
+    """(input, target) pairs, results for missing inputs, and whether ``output`` is one file.
+
+    Checks everything that can be checked before inference and raises ImgenError with one
+    sentence: an output that would replace an input, an output format that cannot be written,
+    a file where a folder is needed. Nothing is written here.
+    """
+    from imgen_desktop.core.imageio import save_format
+
+    tag = output_tag(task, scale)
+    files, missing = expand_inputs(inputs, tag)
+    as_folder = str(output).endswith(("/", "\\"))  # "out/": a folder, even if it does not exist yet
     output = Path(output).expanduser()
-    single = len(inputs) == 1 and len(files) == 1 and not Path(inputs[0]).expanduser().is_dir()
-    mask_arr = None
-    if mask is not None:
-        mask_photo = load_image(mask)
-        mask_arr = mask_photo.pixels
-    elif model.task == "inpaint" and files:
-        raise ImgenError("inpainting needs a mask image: pass --mask MASK.png (white = fill)")
-    if not single:
-        if output.exists() and not output.is_dir():
-            raise ImgenError(f"{output} is a file; with several inputs the output must be a folder")
-        output.mkdir(parents=True, exist_ok=True)
+    given = [Path(i).expanduser() for i in inputs]
+    one_file = len(given) == 1 and not given[0].is_dir()
+    single = one_file and not output.is_dir() and not as_folder
+    if not one_file and output.exists() and not output.is_dir():
+        raise ImgenError(f"{output} is a file; with several inputs or a folder the output must be a folder")
+    if not single and not output.exists() and output.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
+        raise ImgenError(f"{output.name} looks like a file name, but several photos need an output folder")
+    pairs: list[tuple[Path, Path]] = []
     used: set[Path] = set()
-    for i, path in enumerate(files):
-        if on_file:
-            on_file(i, len(files), path)
-        if single and not output.is_dir():
+    for path in files:
+        if single:
             target = output
         else:
-            target = output / output_name(path, model.task, model.scale, format)
+            target = output / output_name(path, task, scale, options.format)
             stem, k = target.stem, 2
             while target in used:
                 target = target.with_name(f"{stem}-{k}{target.suffix}")
                 k += 1
         used.add(target)
+        pairs.append((path, target))
+    fmt_checked: set[tuple[str, str | None]] = set()
+    for path, target in pairs:
+        key = (target.suffix.lower(), options.format)
+        if key not in fmt_checked:
+            save_format(target, options.format)  # an unwritable format fails now, not after inference
+            fmt_checked.add(key)
+        for src in files:
+            if _same_file(src, target):
+                raise ImgenError(f"refusing to overwrite the input {src.name}: choose another output name or folder")
+    return pairs, missing, single
+
+
+def enhance_files(
+    inputs: Sequence[str | Path], output: str | Path, model: "str | ImageModel", options: EnhanceOptions | None = None,
+    on_file_started: Callable[[int, int, Path, Path], None] | None = None,
+    on_file_progress: Callable[[int, int, int], None] | None = None,
+    on_file_done: Callable[[int, FileResult], None] | None = None,
+    on_file_failed: Callable[[int, FileResult], None] | None = None,
+    token=None,
+) -> list[FileResult]:
+    """Enhance files and folders: the one path of the CLI and the canvas's batches.
+
+    One input file: ``output`` is the output file (or an existing folder to write into);
+    otherwise ``output`` is a folder (outputs ``photo_x2.png``…; two inputs with the same name
+    get ``-2``, ``-3``). An input is never overwritten. An existing output file is replaced only
+    with ``options.overwrite``: one output file raises ImgenError, a batch skips outputs that
+    already exist and open (so a stopped batch resumes). A file that fails gets an error in its
+    result and the others continue. Callbacks: ``on_file_started(i, n, src, target)``,
+    ``on_file_progress(i, tiles_done, tiles)``, ``on_file_done(i, result)`` (done or skipped),
+    ``on_file_failed(i, result)``. Cancelling raises ``Cancelled`` (no partial file; files
+    already written stay and were reported through ``on_file_done``).
+    """
+    import time
+
+    from imgen_desktop.core.imageio import load_image, save_image
+
+    options = options or EnhanceOptions()
+    if isinstance(model, str):
+        model = open_model(model, options.device)
+    pairs, results, single = plan_outputs(inputs, output, model.task, model.scale, options)
+    if single and pairs and pairs[0][1].exists() and not options.overwrite:
+        raise ImgenError(f"{pairs[0][1]} already exists; pass --overwrite to replace it")
+    if single and pairs and pairs[0][1].is_dir():
+        raise ImgenError(f"{pairs[0][1]} is a folder")
+    mask_arr = None
+    if options.mask is not None:
+        mask_arr = load_image(options.mask).pixels if isinstance(options.mask, (str, Path)) else options.mask
+    elif model.task == "inpaint" and pairs:
+        raise ImgenError("inpainting needs a mask image: pass --mask MASK.png (white = fill)")
+    run_options = dataclasses.replace(options, mask=mask_arr)
+    n = len(pairs)
+    for i, (path, target) in enumerate(pairs):
+        if token is not None and token.checkpoint():
+            raise Cancelled("enhancement cancelled")
+        if on_file_started:
+            on_file_started(i, n, path, target)
+        started = time.monotonic()
+        if not single and not options.overwrite and is_complete_image(target):
+            result = FileResult(str(path), str(target), status=SKIPPED)
+            results.append(result)
+            if on_file_done:
+                on_file_done(i, result)
+            continue
+        progress = None if on_file_progress is None else (lambda done, total, i=i: on_file_progress(i, done, total))
         try:
             photo = load_image(path)
-            result = enhance_photo(photo, model, tile=tile, mask=mask_arr, noise_level=noise_level,
-                                   variation_seed=variation_seed, progress=progress, token=token, passes=passes)
-            save_image(result, target, format=format, quality=quality)
-            results.append(FileResult(str(path), str(target)))
+            enhanced = enhance_photo(photo, model, progress=progress, token=token, **run_options.run_kwargs(model))
+            save_image(enhanced, target, format=options.format, quality=options.quality)
         except Cancelled:
             raise
-        except ImgenError as exc:
-            message = str(exc)  # image errors already name the file; others get it added
-            results.append(FileResult(str(path), error=message if path.name in message else f"{path.name}: {message}"))
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+            message = str(exc) if isinstance(exc, ImgenError) else f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+            # image errors already name the file; others get it added
+            result = FileResult(str(path), error=message if path.name in message else f"{path.name}: {message}")
+            results.append(result)
+            if on_file_failed:
+                on_file_failed(i, result)
+            continue
+        result = FileResult(str(path), str(target), seconds=time.monotonic() - started)
+        results.append(result)
+        if on_file_done:
+            on_file_done(i, result)
     return results

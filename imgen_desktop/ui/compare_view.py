@@ -7,17 +7,29 @@ upscale both line up pixel for pixel. ``widget = display * zoom + pan``.
 An optional overlay (the inpaint mask) is drawn over the image; when ``paint_mode`` is on,
 left-button drags are reported through ``sigPaint*`` signals in display coordinates instead
 of panning.
+
+Both panes are sampled alike (like for like): smooth below 200 % zoom, hard pixels from 200 %.
+Keys (with the view focused, e.g. right after Apply): Space before/after, B / A / S before /
+after / split, 1 / 2 / 4 zoom 100 / 200 / 400 %, 0 or F fit, + / - zoom.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QBrush, QColor, QCursor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen,
+    QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen,
     QPixmap, QWheelEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from imgen_desktop.ui.compare_paint import paint_divider, paint_labels
+
 MODES = ("before", "split", "after")
+NEAREST_FROM_ZOOM = 2.0  # from 200 % both panes show hard pixels; below, both are smoothed
+KEYS_HELP = (
+    "Drag the divider to compare; wheel zooms at the cursor, drag pans.\n"
+    "Space: before / after · B, A, S: before, after, split\n"
+    "1, 2, 4: zoom 100 %, 200 %, 400 % · 0 or F: fit · + / -: zoom"
+)
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 ZOOM_STEP = 1.25
 DIVIDER_GRAB_PX = 8
@@ -65,6 +77,24 @@ class CompareView(QWidget):
         self._brush_px = 0.0  # brush diameter in display pixels (outline preview)
         self._cursor_pos: QPointF | None = None
         self._checker = _checker_brush()
+        self._placeholder = ""
+        self.setToolTip(KEYS_HELP)
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown when there is no image (e.g. a batch file that cannot be previewed)."""
+        self._placeholder = str(text or "")
+        self.update()
+
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    def overlay(self) -> QImage | None:
+        """The overlay drawn now (None when hidden)."""
+        return self._overlay
+
+    def smooth_sampling(self) -> bool:
+        """Whether both panes are drawn smoothed now (below 200 % zoom) rather than as hard pixels."""
+        return self._zoom < NEAREST_FROM_ZOOM - 1e-6
 
     # --- content ---------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None = None, refit: bool = True) -> None:
@@ -164,6 +194,11 @@ class CompareView(QWidget):
         self._fit_mode = False
         self.zoom_at(1.0 / self._zoom, QPointF(self.width() / 2, self.height() / 2))
 
+    def zoom_to(self, zoom: float) -> None:
+        """Zoom to ``zoom`` (1.0 = 100 %) about the middle of the view."""
+        self._fit_mode = False
+        self._zoom_about(zoom, QPointF(self.width() / 2, self.height() / 2))
+
     def zoom_in(self) -> None:
         self._fit_mode = False
         self.zoom_at(ZOOM_STEP, QPointF(self.width() / 2, self.height() / 2))
@@ -174,10 +209,14 @@ class CompareView(QWidget):
 
     def zoom_at(self, factor: float, widget_pos: QPointF) -> None:
         """Multiply the zoom by ``factor`` keeping the image point under ``widget_pos`` still."""
-        anchor = self.widget_to_display(widget_pos)
-        new_zoom = max(MIN_ZOOM, min(MAX_ZOOM, self._zoom * factor))
+        new_zoom = self._zoom * factor
         if abs(new_zoom - 1.0) < 0.02:
             new_zoom = 1.0  # snap to 100 % so pixels stay crisp
+        self._zoom_about(new_zoom, widget_pos)
+
+    def _zoom_about(self, zoom: float, widget_pos: QPointF) -> None:
+        anchor = self.widget_to_display(widget_pos)
+        new_zoom = max(MIN_ZOOM, min(MAX_ZOOM, float(zoom)))
         self._zoom = new_zoom
         self._pan = QPointF(widget_pos.x() - anchor.x() * new_zoom, widget_pos.y() - anchor.y() * new_zoom)
         self.sigZoomChanged.emit(self._zoom)
@@ -238,23 +277,23 @@ class CompareView(QWidget):
         p.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
         rect = self.image_rect()
         if rect.isEmpty():
+            if self._placeholder:
+                p.setPen(self.palette().color(self.foregroundRole()))
+                p.drawText(self.rect().adjusted(24, 24, -24, -24),
+                           int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._placeholder)
             p.end()
             return
-        smooth = self._zoom < 1.0
+        smooth = self.smooth_sampling()  # one rule for both panes: compare like for like
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         p.save()
         p.setBrushOrigin(rect.topLeft())
         p.fillRect(rect, self._checker)
         p.restore()
         before, after = self._before, self._after
-        # The photo stretched to the result's size is drawn smoothly (like a plain bicubic
-        # enlargement) so the comparison is fair; pixels of the image itself stay crisp when zoomed in.
-        before_smooth = smooth or (before is not None and after is not None and before.size() != after.size())
         if self._split_active():
             x = self.divider_x()
             p.save()
             p.setClipRect(QRectF(0, 0, x, self.height()))
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, before_smooth)
             p.drawImage(rect, before)
             p.restore()
             p.save()
@@ -265,14 +304,13 @@ class CompareView(QWidget):
             show_before = self._mode == "before" or after is None
             img = before if show_before else after
             if img is not None:
-                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, before_smooth if show_before else smooth)
                 p.drawImage(rect, img)
         if self._overlay is not None:
             p.drawImage(rect, self._overlay)
         if self._split_active():
-            self._paint_divider(p)
+            paint_divider(p, self.divider_x(), self.height())
         if self._after is not None and self._before is not None:
-            self._paint_labels(p)
+            paint_labels(p, self._mode, self.width(), self.font())
         if self._paint_mode and self._cursor_pos is not None and self._brush_px > 0:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             r = self._brush_px / 2
@@ -282,52 +320,6 @@ class CompareView(QWidget):
             p.setPen(QPen(QColor(255, 255, 255, 230), 1.0))
             p.drawEllipse(self._cursor_pos, r, r)
         p.end()
-
-    def _paint_divider(self, p: QPainter) -> None:
-        x = self.divider_x()
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setPen(QPen(QColor(0, 0, 0, 120), 3))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        p.setPen(QPen(QColor(255, 255, 255, 230), 1.5))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        # a round handle with two arrows in the middle
-        cy = self.height() / 2
-        p.setBrush(QColor(255, 255, 255, 235))
-        p.setPen(QPen(QColor(0, 0, 0, 140), 1))
-        p.drawEllipse(QPointF(x, cy), 14, 14)
-        path = QPainterPath()
-        for sign in (-1, 1):
-            path.moveTo(x + sign * 4, cy - 5)
-            path.lineTo(x + sign * 9, cy)
-            path.lineTo(x + sign * 4, cy + 5)
-            path.closeSubpath()
-        p.setBrush(QColor(40, 40, 40))
-        p.setPen(Qt.PenStyle.NoPen)
-        p.drawPath(path)
-
-    def _paint_labels(self, p: QPainter) -> None:
-        font = QFont(self.font())
-        font.setBold(True)
-        p.setFont(font)
-        labels = []
-        if self._mode == "split":
-            labels = [("Before", 10.0, False), ("After", self.width() - 10.0, True)]
-        elif self._mode == "before":
-            labels = [("Before", 10.0, False)]
-        else:
-            labels = [("After", 10.0, False)]
-        fm = p.fontMetrics()
-        for text, x, right in labels:
-            w = fm.horizontalAdvance(text) + 16
-            h = fm.height() + 8
-            left = x - w if right else x
-            box = QRectF(left, 10, w, h)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(0, 0, 0, 150))
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            p.drawRoundedRect(box, 5, 5)
-            p.setPen(QColor(255, 255, 255))
-            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _near_divider(self, x: float) -> bool:
         return self._split_active() and abs(x - self.divider_x()) <= DIVIDER_GRAB_PX + 6
@@ -406,14 +398,15 @@ class CompareView(QWidget):
             self.zoom_in()
         elif key == Qt.Key.Key_Minus:
             self.zoom_out()
-        elif (key == Qt.Key.Key_0 and ctrl) or (key == Qt.Key.Key_F and not ctrl):
+        elif key == Qt.Key.Key_0 or (key == Qt.Key.Key_F and not ctrl):
             self.fit()
-        elif key == Qt.Key.Key_1 and not ctrl:
-            self.actual_size()
-        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self.toggle_before_after()
-        elif key == Qt.Key.Key_S and not ctrl and self._after is not None:
-            self.set_mode("split")
+        elif key in (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_4) and not ctrl:
+            self.zoom_to({Qt.Key.Key_1: 1.0, Qt.Key.Key_2: 2.0, Qt.Key.Key_4: 4.0}[key])
+        elif key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat() and self._after is not None:
+                self.toggle_before_after()
+        elif key in (Qt.Key.Key_S, Qt.Key.Key_B, Qt.Key.Key_A) and not ctrl and self._after is not None:
+            self.set_mode({Qt.Key.Key_S: "split", Qt.Key.Key_B: "before", Qt.Key.Key_A: "after"}[key])
         else:
             super().keyPressEvent(event)
             return
@@ -423,40 +416,5 @@ class CompareView(QWidget):
         return self.widget_to_display(QPointF(self.mapFromGlobal(QCursor.pos())))
 
 
-
-# --- numpy <-> QImage (no torch; used by the canvas for display and paste) ---------------------
-def photo_to_qimage(photo) -> QImage:
-    """A core Photo as the view shows it (8-bit RGBA, display colours); safe off the GUI thread."""
-    from imgen_desktop.core.imageio import to_display_rgba8
-
-    return rgba_to_qimage(to_display_rgba8(photo))
-
-
-def rgba_to_qimage(rgba) -> QImage:
-    """An HxWx4 uint8 array -> a QImage that owns a copy of the pixels."""
-    import numpy as np
-
-    arr = np.ascontiguousarray(rgba, dtype=np.uint8)
-    h, w = arr.shape[:2]
-    return QImage(arr.data, w, h, w * 4, QImage.Format.Format_RGBA8888).copy()
-
-
-def qimage_to_array(image: QImage):
-    """A QImage -> uint8/uint16 numpy array: HxW (gray), HxWx3 (opaque colour) or HxWx4."""
-    import numpy as np
-
-    if image.isNull():
-        raise ValueError("empty image")
-    fmt = image.format()
-    if fmt in (QImage.Format.Format_Grayscale8, QImage.Format.Format_Grayscale16):
-        dtype = np.uint8 if fmt == QImage.Format.Format_Grayscale8 else np.uint16
-        h, w, bpl = image.height(), image.width(), image.bytesPerLine()
-        buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-        return buf.view(dtype)[:, :w].copy()
-    img = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-    arr = buf[:, : w * 4].reshape(h, w, 4).copy()
-    if (arr[:, :, 3] == 255).all():
-        return np.ascontiguousarray(arr[:, :, :3])
-    return arr
+# numpy <-> QImage helpers live in ui/qimages.py; kept importable from here
+from imgen_desktop.ui.qimages import photo_to_qimage, qimage_to_array, rgba_to_qimage  # noqa: E402,F401

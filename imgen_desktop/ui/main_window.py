@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QT
 
 from imgen_desktop import APP_NAME, __version__
 from imgen_desktop.ui.device_scan import DeviceScanner
-from imgen_desktop.ui.enhance_canvas import EnhanceCanvas
+from imgen_desktop.ui.enhance import EnhanceCanvas
 from imgen_desktop.ui.models_panel import ModelsPanel
 from imgen_desktop.ui.settings import app_settings
 from imgen_desktop.ui.train_panel import TrainPanel

@@ -95,3 +95,83 @@ def test_passes_option_averages_mirrored_runs(tmp_path, capsys):
     assert np.abs(outs["2"] - (outs["1"] + back) / 2).max() <= 1.0  # ...and 2 passes average them (8-bit rounding)
     with pytest.raises(SystemExit):
         cli.main(["enhance", str(src), "-o", str(tmp_path / "x.png"), "--model", "tiny-dn", "--passes", "3"])
+
+
+# --- never lose a file: inputs, existing outputs, folders into themselves ---------------------
+
+def _err_lines(capsys):
+    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+def test_output_equal_to_the_input_is_refused_and_the_input_kept(tmp_path, x2, capsys):
+    src = _photo(tmp_path / "x.png")
+    before = src.read_bytes()
+    rc = cli.main(["enhance", str(src), "-o", str(src), "--model", "tiny-x2", "--quiet", "--overwrite"])
+    err = _err_lines(capsys)
+    assert rc == 1 and len(err) == 1 and "overwrite the input x.png" in err[0]
+    assert src.read_bytes() == before
+
+
+def test_an_existing_output_needs_overwrite(tmp_path, x2, capsys):
+    src = _photo(tmp_path / "a.png")
+    out = tmp_path / "out.png"
+    out.write_bytes(b"keep me")
+    rc = cli.main(["enhance", str(src), "-o", str(out), "--model", "tiny-x2", "--quiet"])
+    err = _err_lines(capsys)
+    assert rc == 1 and len(err) == 1 and "--overwrite" in err[0] and out.read_bytes() == b"keep me"
+    assert cli.main(["enhance", str(src), "-o", str(out), "--model", "tiny-x2", "--quiet", "--overwrite"]) == 0
+    assert load_image(out).size == (48, 40)
+
+
+def test_a_folder_into_itself_does_not_enhance_its_outputs_and_resumes(tmp_path, x2, capsys):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    _photo(folder / "a.png")
+    _photo(folder / "b.png", seed=1)
+    assert cli.main(["enhance", str(folder), "-o", str(folder), "--model", "tiny-x2", "--quiet"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_x2.png", "b.png", "b_x2.png"]
+    mtime = (folder / "a_x2.png").stat().st_mtime_ns
+    (folder / "b_x2.png").write_bytes(b"torn")  # an interrupted earlier run
+    capsys.readouterr()
+    assert cli.main(["enhance", str(folder), "-o", str(folder), "--model", "tiny-x2"]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_x2.png", "b.png", "b_x2.png"]  # no a_x2_x2.png
+    assert (folder / "a_x2.png").stat().st_mtime_ns == mtime and "skipped" in out  # complete: kept
+    assert load_image(folder / "b_x2.png").size == (48, 40)  # torn: redone
+
+
+def test_same_names_from_two_folders_do_not_collide(tmp_path, x2):
+    for sub, seed in (("a", 0), ("b", 1)):
+        (tmp_path / sub).mkdir()
+        _photo(tmp_path / sub / "x.png", seed=seed)
+    out = tmp_path / "out"
+    assert cli.main(["enhance", str(tmp_path / "a" / "x.png"), str(tmp_path / "b" / "x.png"), "-o", str(out),
+                     "--model", "tiny-x2", "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["x_x2-2.png", "x_x2.png"]
+    assert not np.array_equal(load_image(out / "x_x2.png").pixels, load_image(out / "x_x2-2.png").pixels)
+
+
+def test_a_failed_enhance_creates_no_folder_at_the_output_path(tmp_path, x2, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    out = tmp_path / "result.png"
+    assert cli.main(["enhance", str(bad), "-o", str(out), "--model", "tiny-x2", "--quiet"]) == 1
+    assert cli.main(["enhance", str(tmp_path / "missing.png"), "-o", str(out), "--model", "tiny-x2", "--quiet"]) == 1
+    assert not out.exists()
+
+
+def test_the_output_format_is_checked_before_inference(tmp_path, x2, capsys, monkeypatch):
+    from imgen_desktop.core import enhance
+
+    src = _photo(tmp_path / "a.png")
+    calls = []
+    monkeypatch.setattr(enhance, "enhance_photo", lambda *a, **k: calls.append(1))
+    rc = cli.main(["enhance", str(src), "-o", str(tmp_path / "a.xyz"), "--model", "tiny-x2", "--quiet"])
+    err = _err_lines(capsys)
+    assert rc == 1 and len(err) == 1 and ".xyz" in err[0] and calls == []
+
+
+def test_an_output_ending_in_a_slash_is_a_folder(tmp_path, x2):
+    src = _photo(tmp_path / "a.png")
+    assert cli.main(["enhance", str(src), "-o", str(tmp_path / "new") + "/", "--model", "tiny-x2", "--quiet"]) == 0
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["a_x2.png"]

@@ -217,13 +217,13 @@ def test_cancel_raises_and_writes_no_file(tmp_path):
     save_image(photo_from_array((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)), src)
     token = ControlToken()
 
-    def progress(done, total):
+    def progress(_i, done, total):
         if done >= 1:
             token.cancel()
 
     out = tmp_path / "out.png"
     with pytest.raises(Cancelled):
-        enhance.enhance_files([src], out, str(path), tile=32, progress=progress, token=token)
+        enhance.enhance_files([src], out, str(path), enhance.EnhanceOptions(tile=32), on_file_progress=progress, token=token)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -320,3 +320,39 @@ def test_builtins_listed_load_and_beat_bicubic():
     noisy = np.clip(hr + np.random.default_rng(0).normal(0, 25, hr.shape), 0, 255).round().astype(np.uint8)
     out = enhance.enhance_photo(photo_from_array(noisy), model).pixels.astype(np.float64)
     assert ((out - hr) ** 2).mean() < 0.5 * ((noisy - hr) ** 2).mean()
+
+
+def test_model_choices_declare_their_capabilities():
+    choices = {c.spec: c for c in enhance.list_enhancement_models()}
+    dn, fill, x4 = choices["builtin:denoise"], choices["builtin:inpaint"], choices["builtin:upscale-x4"]
+    assert dn.takes_noise_level and not dn.takes_variation and not dn.needs_mask and dn.title == "Denoise"
+    assert fill.needs_mask and not fill.takes_noise_level
+    assert x4.scale == 4 and x4.title == "Upscale \u00d74" and x4.verb == "Upscaling"
+    caps = enhance.capabilities({"arch": "vae.restore", "arch_params": {"latent": 4, "noise_hint": False}})
+    assert caps == {"takes_variation": True, "takes_noise_level": False}
+
+
+def test_output_estimate_text():
+    est = enhance.estimate_output(2400, 1800, 3, 4)
+    assert (est.width, est.height) == (9600, 7200)
+    assert est.text() == "Output 9600 \u00d7 7200 (69 MP, ~0.8 GB)" and est.bytes > enhance.LARGE_OUTPUT_BYTES
+    assert enhance.estimate_output(40, 30, 3, 1).text() == "Output 40 \u00d7 30 (0.0 MP, ~1 MB)"
+
+
+def test_enhance_files_reports_each_file_through_callbacks(tmp_path):
+    from imgen_desktop.core.imageio import photo_from_array, save_image
+
+    path = _model_file(tmp_path / "x2.safetensors", **X2)
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(photo_from_array(np.zeros((8, 10, 3), np.uint8)), src / "a.png")
+    (src / "b.png").write_bytes(b"junk")
+    events = []
+    results = enhance.enhance_files(
+        [src], tmp_path / "out", str(path), enhance.EnhanceOptions(tile=0),
+        on_file_started=lambda i, n, s, t: events.append(("start", i, n, t.name)),
+        on_file_done=lambda i, r: events.append(("done", i, r.status)),
+        on_file_failed=lambda i, r: events.append(("failed", i, "b.png" in r.error)),
+    )
+    assert events == [("start", 0, 2, "a_x2.png"), ("done", 0, "done"), ("start", 1, 2, "b_x2.png"), ("failed", 1, True)]
+    assert [r.status for r in results] == ["done", "failed"]

@@ -176,3 +176,33 @@ def test_qimage_numpy_round_trips():
     gray.fill(QColor(77, 77, 77))
     arr = qimage_to_array(gray)
     assert arr.shape == (4, 5) and arr.dtype == np.uint8 and (arr == 77).all()
+
+
+def test_digit_keys_zoom_and_letters_pick_the_mode(view, qtbot):
+    view.set_images(_image(100, 50), _image(200, 100))
+    for key, zoom in ((Qt.Key.Key_2, 2.0), (Qt.Key.Key_4, 4.0), (Qt.Key.Key_1, 1.0)):
+        qtbot.keyClick(view, key)
+        assert view.zoom() == pytest.approx(zoom)
+    qtbot.keyClick(view, Qt.Key.Key_0)
+    assert view.zoom() == pytest.approx(min(800 / 200, 400 / 100))  # fit
+    for key, mode in ((Qt.Key.Key_B, "before"), (Qt.Key.Key_A, "after"), (Qt.Key.Key_S, "split")):
+        qtbot.keyClick(view, key)
+        assert view.mode() == mode
+    assert "Space" in view.toolTip()
+
+
+def test_both_panes_switch_sampling_at_200_percent(view):
+    view.set_images(_image(100, 50), _image(200, 100))
+    view.zoom_to(1.99)
+    assert view.smooth_sampling()
+    view.zoom_to(2.0)
+    assert not view.smooth_sampling()
+
+
+def test_placeholder_text_when_there_is_no_image(view):
+    view.set_images(None, None)
+    view.set_placeholder("bad.jpg: not a readable image")
+    assert view.placeholder().startswith("bad.jpg")
+    img = view.grab().toImage()
+    bg = img.pixel(2, 2)
+    assert any(img.pixel(x, view.height() // 2) != bg for x in range(0, view.width(), 2))  # the text is drawn

@@ -2,99 +2,46 @@
 from __future__ import annotations
 
 import time
-
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QLabel, QListWidget, QProgressBar, QPushButton, QSlider
 
+from enhance_helpers import child, choose_upscale_x2, drop as _drop, png as _png, wait_opened as _wait_opened
 from imgen_desktop.ui.compare_view import rgba_to_qimage
 
 # Qt 6 still has no QPointF constructor for QDragEnterEvent; PySide marks the QPoint one deprecated.
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
 
 
-def _png(path: Path, w: int = 40, h: int = 30, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w]
-    arr = np.stack([x * 255 // max(1, w - 1), y * 255 // max(1, h - 1), (x + y) % 256], -1).astype(np.uint8)
-    arr = np.clip(arr.astype(int) + rng.integers(-10, 10, arr.shape), 0, 255).astype(np.uint8)
-    Image.fromarray(arr).save(path)
-    return path
-
-
-def _drop(widget, paths: list[Path]) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPoint(widget.width() // 2, widget.height() // 2)
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, drop)
-    _wait_opened(widget)
-
-
-def _wait_opened(canvas, timeout_s: float = 30.0) -> None:
-    """Photos open in a worker thread: run the event loop until the canvas has shown it (or its error)."""
-    deadline = time.monotonic() + timeout_s
-    while canvas.is_loading() and time.monotonic() < deadline:
-        QApplication.processEvents()
-        time.sleep(0.005)
-    assert not canvas.is_loading(), "the photo did not open in time"
-
-
 @pytest.fixture
 def canvas(main_window, qtbot):
     window = main_window()
     c = window.canvas
-    qtbot.waitUntil(lambda: c._lister is None, timeout=60000)  # the first model listing is done
+    qtbot.waitUntil(lambda: not c.is_listing_models() and bool(c.state.models), timeout=60000)
     return c
 
 
-def _tiny_upscale_model(imgen_home: Path) -> str:
-    """A real (untrained) GAN upscale x2 network saved in the store via the registry."""
-    from imgen_desktop.core import models
-    from imgen_desktop.core.store import ModelStore
-
-    params = {"channels": 3, "task": "upscale", "scale": 2, "width": 8, "blocks": 1, "unshuffle": 1,
-              "dilations": [1], "noise_hint": False}
-    net = models.get("gan.restore").build_network(params)
-    ModelStore().save("tiny-up", net.state_dict(), {
-        "family": "gan", "task": "upscale", "scale": 2, "channels": 3, "arch": "gan.restore",
-        "arch_params": params, "dataset": "none", "steps": 0,
-    })
-    return "tiny-up"
-
-
-def _choose_upscale_x2(canvas, qtbot, imgen_home) -> dict:
-    """The built-in x2 upscaler when it ships, else a tiny real model made in the test."""
-    if canvas.select_model("builtin:upscale-x2"):
-        return canvas.current_model()
-    name = _tiny_upscale_model(imgen_home)
-    canvas.clear_error()
-    canvas.refresh_models()
-    qtbot.waitUntil(lambda: canvas._find_model(name) >= 0 or bool(canvas.error_text()), timeout=60000)
-    assert canvas.select_model(name), canvas.error_text()
-    return canvas.current_model()
+def _choose_upscale_x2(canvas, qtbot, _imgen_home=None):
+    return choose_upscale_x2(canvas, qtbot)
 
 
 # --- loading -------------------------------------------------------------------------------------
 
 def test_empty_state_then_drop_loads_the_photo(canvas, tmp_path):
-    assert canvas.stack.currentIndex() == 0  # "Drop a photo here — or open one"
+    assert canvas.stack.currentWidget() is canvas.empty  # "Drop a photo here — or open one"
     assert not canvas.save_button.isEnabled()
     png = _png(tmp_path / "photo.png", 40, 30)
     _drop(canvas, [png])
     photo = canvas.photo()
     assert photo is not None and (photo.width, photo.height) == (40, 30)
-    assert canvas.stack.currentIndex() == 1
+    assert canvas.stack.currentWidget() is not canvas.empty
     assert canvas.view.display_size().width() == 40
-    assert "40 × 30 px" in canvas.info_label.text() and "8-bit RGB" in canvas.info_label.text()
+    info = child(canvas, "infoLabel", QLabel).text()
+    assert "40 × 30 px" in info and "8-bit RGB" in info
     assert canvas.error_text() == ""
 
 
@@ -186,7 +133,8 @@ def test_folder_drop_makes_a_batch_list(canvas, tmp_path):
     _png(folder / "a.png", 20, 16, 1)
     _png(folder / "b.png", 22, 14, 2)
     _drop(canvas, [folder])
-    assert canvas.batch_list.count() == 2 and canvas.batch_list.isVisible()
+    batch_list = child(canvas, "batchList", QListWidget)
+    assert batch_list.count() == 2 and batch_list.isVisible()
     assert canvas.photo() is not None  # the first one is previewed
 
 
@@ -194,11 +142,9 @@ def test_folder_drop_makes_a_batch_list(canvas, tmp_path):
 
 def test_mask_painting_with_the_mouse_undo_and_clear(canvas, qtbot, tmp_path):
     _drop(canvas, [_png(tmp_path / "p.png", 80, 60)])
-    if canvas.select_model("builtin:inpaint"):
-        assert canvas.mask_box.isVisible() and canvas.view.paint_mode()
-    else:  # before the built-in inpaint model ships: the brush itself is what is tested
-        canvas.view.set_paint_mode(True)
-    canvas.brush_slider.setValue(10)
+    assert canvas.select_model("builtin:inpaint")
+    assert child(canvas, "maskBox").isVisible() and canvas.view.paint_mode()
+    child(canvas, "brushSlider", QSlider).setValue(10)
     view = canvas.view
     a = view.display_to_widget(QPointF(10, 30)).toPoint()
     b = view.display_to_widget(QPointF(70, 30)).toPoint()
@@ -212,12 +158,12 @@ def test_mask_painting_with_the_mouse_undo_and_clear(canvas, qtbot, tmp_path):
     assert set(np.unique(mask)) == {0, 255}
     assert mask[30, 40] == 255 and mask[5, 40] == 0  # along the stroke, not above it
     assert 0.05 < canvas.mask.coverage() < 0.4
-    canvas.undo_mask_button.click()
+    child(canvas, "undoMaskButton", QPushButton).click()
     assert canvas.mask.is_empty()
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=a)
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=a)
     assert not canvas.mask.is_empty()
-    canvas.clear_mask_button.click()
+    child(canvas, "clearMaskButton", QPushButton).click()
     assert canvas.mask.is_empty()
 
 
@@ -226,7 +172,7 @@ def test_mask_painting_with_the_mouse_undo_and_clear(canvas, qtbot, tmp_path):
 def test_apply_produces_a_result_compare_and_save(canvas, qtbot, tmp_path, imgen_home):
     _drop(canvas, [_png(tmp_path / "photo.png", 40, 30)])
     choice = _choose_upscale_x2(canvas, qtbot, imgen_home)
-    assert choice["task"] == "upscale" and choice["scale"] == 2
+    assert choice.task == "upscale" and choice.scale == 2
     assert "2" in canvas.model_combo.currentText() and "upscale" in canvas.model_combo.currentText().lower()
     with qtbot.waitSignal(canvas.sigResultReady, timeout=120000):
         qtbot.mouseClick(canvas.apply_button, Qt.MouseButton.LeftButton)
@@ -236,7 +182,7 @@ def test_apply_produces_a_result_compare_and_save(canvas, qtbot, tmp_path, imgen
     assert result.pixels.dtype == np.uint8 and result.channels == 3
     assert canvas.save_button.isEnabled() and not canvas.cancel_button.isVisible()
     assert canvas.view.mode() == "split" and canvas.view.display_size().width() == 80
-    assert "80 × 60 px" in canvas.result_label.text()
+    assert "80 × 60 px" in child(canvas, "resultInfoLabel", QLabel).text()
 
     # the split divider drags on the real view
     view = canvas.view
@@ -261,16 +207,17 @@ def test_apply_produces_a_result_compare_and_save(canvas, qtbot, tmp_path, imgen
 def test_cancel_stops_a_long_job_and_writes_nothing(canvas, qtbot, tmp_path, imgen_home):
     _drop(canvas, [_png(tmp_path / "big.png", 1024, 768)])
     _choose_upscale_x2(canvas, qtbot, imgen_home)
-    canvas.tile_combo.setCurrentText("32")
+    progress = child(canvas, "enhanceProgress", QProgressBar)
+    child(canvas, "tileCombo", QComboBox).setCurrentText("32")
     assert canvas.tile_value() == 32
     with qtbot.waitSignal(canvas.sigCancelled, timeout=120000):
         canvas.apply()
-        qtbot.waitUntil(lambda: canvas.progress.maximum() > 10 and canvas.progress.value() >= 1, timeout=60000)
-        assert canvas.progress.value() < canvas.progress.maximum()
+        qtbot.waitUntil(lambda: progress.maximum() > 10 and progress.value() >= 1, timeout=60000)
+        assert progress.value() < progress.maximum()
         qtbot.mouseClick(canvas.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not canvas.is_busy(), timeout=30000)
     assert canvas.result() is None and not canvas.save_button.isEnabled()
-    assert "Cancelled" in canvas.eta_label.text()
+    assert "Cancelled" in child(canvas, "progressLabel", QLabel).text()
     assert canvas.apply_button.isVisible() and canvas.apply_button.isEnabled()
     assert [p.name for p in tmp_path.iterdir()] == ["big.png"]
 
@@ -283,15 +230,16 @@ def test_batch_continues_past_a_bad_file(canvas, qtbot, tmp_path, imgen_home):
     _png(src / "c.png", 18, 12, 3)
     out = tmp_path / "out"
     _drop(canvas, [src / "a.png", src / "b.png", src / "c.png"])
-    assert canvas.batch_list.count() == 3
+    assert child(canvas, "batchList", QListWidget).count() == 3
     _choose_upscale_x2(canvas, qtbot, imgen_home)
     assert "3 photos" in canvas.apply_button.text()
     with qtbot.waitSignal(canvas.sigBatchFinished, timeout=120000) as blocker:
         assert canvas.start_batch(str(out))
     assert blocker.args == [2, 1]
     assert sorted(p.name for p in out.iterdir()) == ["a_x2.png", "c_x2.png"]
-    assert canvas.batch_status(0).startswith("✓") and canvas.batch_status(2).startswith("✓")
-    assert canvas.batch_status(1).startswith("✗") and "b.png" in canvas.batch_status(1)
+    status = [item.status_text() for item in canvas.batch_items()]
+    assert status[0].startswith("✓") and status[2].startswith("✓")
+    assert status[1].startswith("✗") and "b.png" in canvas.batch_items()[1].text()
     from imgen_desktop.core.imageio import load_image
 
     assert load_image(out / "c_x2.png").size == (36, 24)
@@ -309,28 +257,30 @@ def test_noise_strength_is_offered_only_for_models_that_take_it(canvas, qtbot, t
                                                    "arch": "gan.restore", "arch_params": params})
     _drop(canvas, [_png(tmp_path / "p.png", 20, 16)])
     canvas.refresh_models()
-    qtbot.waitUntil(lambda: canvas._find_model("dn-plain") >= 0, timeout=60000)
-    assert canvas.select_model("dn-level") and canvas.noise_row.isVisible()
-    assert canvas._noise_level(canvas.current_model()) is None  # "Auto" by default
-    canvas.noise_auto.setChecked(False)
-    canvas.noise_slider.setValue(30)
-    assert canvas._noise_level(canvas.current_model()) == 30.0
-    assert canvas.select_model("dn-plain") and not canvas.noise_row.isVisible()
-    assert canvas._noise_level(canvas.current_model()) is None
+    qtbot.waitUntil(lambda: canvas.state.find_model("dn-plain") >= 0, timeout=60000)
+    row = child(canvas, "noiseRow")
+    assert canvas.select_model("dn-level") and row.isVisible()
+    assert canvas.options.noise_level() is None  # "Auto" by default
+    child(canvas, "noiseAutoCheck").setChecked(False)
+    child(canvas, "noiseSlider", QSlider).setValue(30)
+    assert canvas.options.noise_level() == 30.0
+    assert canvas.select_model("dn-plain") and not row.isVisible()
+    assert canvas.options.noise_level() is None
     assert canvas.apply_button.text() == "Denoise"
 
 
 def test_passes_choice_reaches_the_model(canvas, qtbot, tmp_path):
     """Auto = 4 flipped passes for denoising (progress counts the tiles of all of them); 1 = one run."""
     canvas.select_model("builtin:denoise")
-    qtbot.waitUntil(lambda: (canvas.current_model() or {}).get("spec") == "builtin:denoise", timeout=60000)
+    assert canvas.current_model().spec == "builtin:denoise"
     _drop(canvas, [_png(tmp_path / "noisy.png", 40, 32)])
     totals = {}
-    assert canvas.passes_combo.itemText(0) == "Auto (4)"
+    passes, progress = child(canvas, "passesCombo", QComboBox), child(canvas, "enhanceProgress", QProgressBar)
+    assert passes.itemText(0) == "Auto (4)"
     for label in ("Auto (4)", "1 (fastest)"):
-        canvas.passes_combo.setCurrentIndex(canvas.passes_combo.findText(label))
+        passes.setCurrentIndex(passes.findText(label))
         with qtbot.waitSignal(canvas.sigResultReady, timeout=120000):
             canvas.apply()
-        totals[label] = canvas.progress.maximum()
+        totals[label] = progress.maximum()
         qtbot.waitUntil(lambda: not canvas.is_busy(), timeout=30000)  # the worker thread has ended
     assert totals == {"Auto (4)": 4, "1 (fastest)": 1}  # one tile for a small photo, once per pass
