@@ -37,15 +37,15 @@ METRIC_LABELS: dict[str, str] = {
     "loss.total": "Total",
     "loss.pixel": "Pixel loss",
     "loss.pixel_first": "Pixel loss (first unroll step)",
-    "health.diversity": "Sample diversity (1 = as varied as the real pictures)",
+    "health.diversity": "Sample diversity (1 = like the data)",
     "health.d_gap": "Discriminator real/fake gap",
     "health.d_real": "Discriminator on real pictures",
     "health.d_fake": "Discriminator on generated pictures",
     "health.active_units": "Active latent units",
     "health.grad_norm": "Gradient norm",
-    "health.grad_ratio": "Gradient ratio (first / last unroll step)",
-    "health.grad_ratio_low": "Gradient ratio (first / last unroll step)",
-    "health.grad_ratio_high": "Gradient ratio (first / last unroll step)",
+    "health.grad_ratio": "Gradient ratio, first / last step",
+    "health.grad_ratio_low": "Gradient ratio, first / last step",
+    "health.grad_ratio_high": "Gradient ratio, first / last step",
     "health.grad_norm_mean": "Mean gradient norm",
     "health.kl_per_dim": "KL per latent dimension",
     "health.clip_fraction": "Share of steps clipped",
@@ -229,14 +229,21 @@ def _work(image_size: int, width: int) -> float:
     return max(1, image_size) ** 2 * max(1, width)
 
 
+def _scaled(ips: float, measured_work: float, work: float) -> float:
+    """A measured speed moved to another picture size / width. Smaller networks do not get
+    proportionally faster (fixed costs per step dominate them), so the speed-up is capped at 2x."""
+    return ips * min(measured_work / work, 2.0)
+
+
 @dataclass(frozen=True)
 class Estimate:
     seconds: float
     measured: bool  # False: the reference CPU figure
 
     def text(self, device_label: str) -> str:
-        from_what = "" if self.measured else " (a typical 2-core figure; your first run measures this machine)"
-        return f"about {format_minutes(self.seconds)} on {device_label}{from_what}"
+        when = format_minutes(self.seconds)
+        when = when if when.startswith("under") else f"about {when}"
+        return f"{when} on {device_label}" + ("" if self.measured else " (a typical 2-core figure)")
 
 
 def estimate(cfg: TrainConfig, device: str, speeds: dict[str, dict] | None = None) -> Estimate | None:
@@ -251,11 +258,11 @@ def estimate(cfg: TrainConfig, device: str, speeds: dict[str, dict] | None = Non
     if near:  # the newest measurement of the same kind of run, scaled by the work per picture
         key, value = max(near, key=lambda kv: float(kv[1].get("time", 0)))
         size, width = (int(p) for p in key.rsplit("/", 2)[1:])
-        ips = float(value["images_per_s"]) * _work(size, width) / _work(cfg.image_size, cfg.width)
+        ips = _scaled(float(value["images_per_s"]), _work(size, width), _work(cfg.image_size, cfg.width))
         return Estimate(images / ips, True)
     ref = REFERENCE_CPU_IMAGES_PER_S.get((cfg.family, cfg.task))
     if ref and device == "cpu":
-        ips = ref * _work(REFERENCE["image_size"], REFERENCE["width"]) / _work(cfg.image_size, cfg.width)
+        ips = _scaled(ref, _work(REFERENCE["image_size"], REFERENCE["width"]), _work(cfg.image_size, cfg.width))
         return Estimate(images / ips, False)
     return None
 

@@ -77,7 +77,9 @@ def test_eta_is_smoothed_and_replaced_when_stopped():
         etas.append(run.eta_s)
     assert run.phase == "running"
     raw_last = (1000 - step) / 10
-    assert all(e is not None for e in etas[1:])
+    assert etas[0] is None and etas[1] is None  # "measuring…" until two seconds of steps were timed
+    assert "measuring" in RunState(phase="running").speed_text()
+    assert all(e is not None for e in etas[2:])
     spread = max(etas[2:]) / min(etas[2:])
     assert spread < 3  # the raw per-interval ETA swings 100x between 1 and 100 steps/s
     assert etas[-1] == pytest.approx(raw_last, rel=0.8)

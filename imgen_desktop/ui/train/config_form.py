@@ -264,11 +264,14 @@ class ConfigForm(QWidget):
         cfg = self.state.config
         dev, label = self.device_for_estimate()
         est = core_runs.estimate(cfg, dev, self._speeds)
-        text = f"{cfg.preset}: " + (est.text(label) if est else f"not measured on {label} yet; the first run measures it")
-        text += f" ({cfg.steps:,} steps)."
+        text = f"{cfg.steps:,} steps: " + (est.text(label) if est else f"not measured on {label} yet")
         if dev == "cpu" and cfg.preset != "quick" and "quick" in self.state.preset_names():
-            text += " On a CPU, quick is the suggested preset."
-        self._show_note(self.cost_label, text)
+            text += ". On a CPU, quick is the suggested preset"
+        self._show_note(self.cost_label, text + ".")
+        self.cost_label.setToolTip(
+            "Estimated from the speed measured after your earlier runs of this kind on this device"
+            if est and est.measured else
+            "Every run records its speed; later estimates use what this machine really does")
 
     def reload_speeds(self) -> None:
         self._speeds = core_runs.load_speeds()

@@ -117,7 +117,7 @@ class DatasetPicker(QWidget):
 
     def set_note(self, text: str) -> None:
         c = colors()
-        self.note.setText(f"<span style='color:{c.warn}'>ⓘ {html.escape(text)}</span>" if text else "")
+        self.note.setText(f"<span style='color:{c.warn}'>Note: {html.escape(text)}</span>" if text else "")
         self.note.setVisible(bool(text))
 
     def wait(self, timeout_ms: int = 5000) -> None:

@@ -19,7 +19,8 @@ from imgen_desktop.ui.train.config_form import ConfigForm
 from imgen_desktop.ui.train.remedies import RemedyMixin
 from imgen_desktop.ui.train.run_controls import RunButtons, RunProgress
 from imgen_desktop.ui.train.run_log import RunLog
-from imgen_desktop.ui.train.state import FormState, RunState, exists_message, gui_message
+from imgen_desktop.ui.train.messages import error_box, name_taken_box
+from imgen_desktop.ui.train.state import FormState, RunState, gui_message
 from imgen_desktop.ui.train_worker import TrainWorker
 from imgen_desktop.ui.workers import WorkerPool
 
@@ -394,20 +395,8 @@ class TrainPanel(RemedyMixin, QWidget):
         self.log(message, "error")
         if self._error_box is not None:
             self._error_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setObjectName("trainErrorBox")
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.show()
-        self._error_box = box
-        return box
+        self._error_box = error_box(self, message, title)
+        return self._error_box
 
     def _show_exists(self, name: str) -> QMessageBox:
-        box = self._show_error(exists_message(name), title="Run name taken")
-        box.setStandardButtons(QMessageBox.StandardButton.NoButton)
-        resume = box.addButton(f"Resume “{name}”", QMessageBox.ButtonRole.AcceptRole)
-        resume.setObjectName("resumeExistingButton")
-        other = box.addButton("Choose another name", QMessageBox.ButtonRole.RejectRole)
-        other.setObjectName("otherNameButton")
-        resume.clicked.connect(lambda: self.prepare_resume(name))
-        other.clicked.connect(lambda: (self.name_edit.setFocus(), self.name_edit.selectAll()))
-        return box
+        return name_taken_box(self, name)

@@ -235,6 +235,8 @@ class RunState:
     rate: float = 0.0  # steps per second, smoothed
     ended: str = ""  # "Stopped at step 120" / "Finished at step 300" / "Failed at step 3"
     tau_s: float = 8.0  # time constant of the step-rate average
+    settle_s: float = 2.0  # seconds of steps measured before an ETA is shown
+    _first: float | None = None  # elapsed_s of the first progress of this session
     _last: tuple[float, int] | None = None
     clock: Callable[[], float] | None = None
 
@@ -245,7 +247,7 @@ class RunState:
     def start(self, name: str, total: int, resume: bool) -> None:
         self.phase, self.run_name, self.total = STARTING, name, int(total)
         self.resume_name = ""
-        self.ended, self.rate, self._last, self.images_per_s = "", 0.0, None, 0.0
+        self.ended, self.rate, self._last, self._first, self.images_per_s = "", 0.0, None, None, 0.0
         if not resume:
             self.step, self.elapsed_s = 0, 0.0
 
@@ -262,15 +264,21 @@ class RunState:
                 self.rate = inst if self.rate <= 0 else self.rate + weight * (inst - self.rate)
         if self._last is None or elapsed_s > self._last[0]:
             self._last = (elapsed_s, step)
+        if self._first is None:
+            self._first = elapsed_s
         self.step, self.total, self.elapsed_s = step, int(total or self.total), elapsed_s
         if images_per_s > 0:
             self.images_per_s = images_per_s if self.images_per_s <= 0 else 0.8 * self.images_per_s + 0.2 * images_per_s
 
     @property
     def eta_s(self) -> float | None:
-        if self.phase not in (RUNNING, PAUSED) or self.rate <= 0:
+        """Seconds left at the smoothed step rate; None until a few seconds of steps were measured."""
+        if self.phase not in (RUNNING, PAUSED) or self.rate <= 0 or self._measured_s() < self.settle_s:
             return None
         return max(0, self.total - self.step) / self.rate
+
+    def _measured_s(self) -> float:
+        return 0.0 if self._first is None or self._last is None else self._last[0] - self._first
 
     def pause(self) -> None:
         if self.phase in (RUNNING, STARTING):
@@ -316,7 +324,7 @@ class RunState:
         if self.phase == STOPPING:
             return f"Stopping at step {self.step:,}…"
         eta = self.eta_s
-        parts = [f"ETA {fmt_duration(eta)}" if eta is not None else "ETA —"]
+        parts = [f"ETA {fmt_duration(eta)}" if eta is not None else "ETA: measuring…"]
         if self.images_per_s > 0:
             parts.append(f"{self.images_per_s:,.0f} images/s")
         parts.append(f"elapsed {fmt_duration(self.elapsed_s)}")
