@@ -238,12 +238,12 @@ def _scaled(ips: float, measured_work: float, work: float) -> float:
 @dataclass(frozen=True)
 class Estimate:
     seconds: float
-    measured: bool  # False: the reference CPU figure
+    measured: bool  # False: the reference CPU figure, nothing measured on this machine yet
 
     def text(self, device_label: str) -> str:
         when = format_minutes(self.seconds)
         when = when if when.startswith("under") else f"about {when}"
-        return f"{when} on {device_label}" + ("" if self.measured else " (a typical 2-core figure)")
+        return f"{when} on {device_label}" + ("" if self.measured else " (figure for an idle 2-core CPU)")
 
 
 def estimate(cfg: TrainConfig, device: str, speeds: dict[str, dict] | None = None) -> Estimate | None:
@@ -256,15 +256,37 @@ def estimate(cfg: TrainConfig, device: str, speeds: dict[str, dict] | None = Non
     prefix = f"{cfg.family}/{cfg.task}/{device}/"
     near = [(k, v) for k, v in speeds.items() if k.startswith(prefix)]
     if near:  # the newest measurement of the same kind of run, scaled by the work per picture
-        key, value = max(near, key=lambda kv: float(kv[1].get("time", 0)))
-        size, width = (int(p) for p in key.rsplit("/", 2)[1:])
+        key, value = max(near, key=lambda kv: float(kv[1].get("time", 0) or 0))
+        try:
+            size, width = (int(p) for p in key.rsplit("/", 2)[1:])
+        except ValueError:
+            size, width = cfg.image_size, cfg.width
         ips = _scaled(float(value["images_per_s"]), _work(size, width), _work(cfg.image_size, cfg.width))
         return Estimate(images / ips, True)
     ref = REFERENCE_CPU_IMAGES_PER_S.get((cfg.family, cfg.task))
     if ref and device == "cpu":
-        ips = _scaled(ref, _work(REFERENCE["image_size"], REFERENCE["width"]), _work(cfg.image_size, cfg.width))
-        return Estimate(images / ips, False)
+        ips = _reference_speed(cfg.family, cfg.task, cfg.image_size, cfg.width)
+        factor = _machine_factor(speeds)  # how this CPU compares with the reference, from any run measured here
+        return Estimate(images / (ips * (factor or 1.0)), factor is not None)
     return None
+
+
+def _reference_speed(family: str, task: str, image_size: int, width: int) -> float:
+    ref = REFERENCE_CPU_IMAGES_PER_S[(family, task)]
+    return _scaled(ref, _work(REFERENCE["image_size"], REFERENCE["width"]), _work(image_size, width))
+
+
+def _machine_factor(speeds: dict[str, dict]) -> float | None:
+    """Measured CPU speed over the reference figure (median over the kinds of run measured here)."""
+    ratios = []
+    for key, value in speeds.items():
+        try:
+            family, task, device, size, width = key.split("/")
+            if device == "cpu" and (family, task) in REFERENCE_CPU_IMAGES_PER_S:
+                ratios.append(float(value["images_per_s"]) / _reference_speed(family, task, int(size), int(width)))
+        except (ValueError, KeyError, TypeError):
+            continue  # an entry this version does not understand
+    return sorted(ratios)[len(ratios) // 2] if ratios else None
 
 
 def format_minutes(seconds: float) -> str:

@@ -59,7 +59,7 @@ def test_train_change_lr_train_again_makes_two_runs(qtbot, main_window, imgen_ho
     # the speed of this run was measured and now prices the preset
     assert json.loads((imgen_home / "speeds.json").read_text())
     cost = panel.findChild(QLabel, "presetCost").text()
-    assert "on the CPU" in cost and "min" in cost and "2-core" not in cost  # measured here, not the typical figure
+    assert "on the CPU" in cost and "min" in cost and "idle 2-core" not in cost  # measured here, not the typical figure
 
     panel.fields["lr"].put(5e-4)
     with qtbot.waitSignal(panel.sigRunFinished, timeout=240_000) as second:
