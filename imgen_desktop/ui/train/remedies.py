@@ -60,10 +60,10 @@ class RemedyMixin:
             self.form.show_state()
             self.log(f"For the next run: {words.lower()}." + (" The current run is unchanged." if running else ""))
             return
-        cfg = self.worker.config if running else self.config()
+        name = self.worker.config.name if running else self.run.run_name
+        cfg = self.worker.config if running else self._last_run_config(name)
         new = TrainConfig.from_dict(health.apply_remedy(cfg.to_dict(), changes))
         blocked = [k for k in changes if k in health.NOT_RESUMABLE]
-        name = cfg.name if running else self.run.run_name
         if blocked or not name:
             reason = ("it changes the networks, so a checkpoint cannot continue with it" if blocked
                       else "there is no run to restart yet")
@@ -82,6 +82,18 @@ class RemedyMixin:
             self._on_stop()
         else:
             self._restart_from_checkpoint(new)
+
+    def _last_run_config(self, name: str) -> TrainConfig:
+        """The settings the last run was trained with (the form may have changed since)."""
+        if name:
+            from imgen_desktop.core.errors import ImgenError
+            from imgen_desktop.core.trainer import load_run_config
+
+            try:
+                return load_run_config(name)
+            except ImgenError:
+                pass
+        return self.config()
 
     def _restart_from_checkpoint(self, cfg: TrainConfig) -> None:
         self._pending_restart = None
