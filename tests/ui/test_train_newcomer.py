@@ -166,3 +166,33 @@ def test_a_remedy_for_the_next_run_survives_a_task_change(qtbot, main_window):
     assert "dropped" in note.text()  # said, not silent
 
 
+
+
+def test_curves_of_a_resumed_run_in_words_with_their_colours_and_plain_ticks(qtbot, main_window, imgen_home):
+    from PySide6.QtWidgets import QCheckBox, QSlider
+
+    from imgen_desktop.ui.loss_plot import curve_colour
+    from imgen_desktop.ui.theme import apply_theme, colors
+
+    _fake_run(imgen_home, "curves", planned=300, reached=200)
+    window, panel = _panel(qtbot, main_window)
+    plot = panel.loss_plot
+    plot.add_point(1, {"loss.g": 2.0})  # a live run that reported the generator first
+    plot.add_point(2, {"loss.d": 1.0})
+    live = {k: c.opts["pen"].color().name() for k, c in plot.curves.items()}
+    panel.prepare_resume("curves")
+    qtbot.waitUntil(lambda: plot.point_count("loss.g") == 20, timeout=20_000)
+    assert [label.text for _, label in plot.legend.items] == ["Discriminator", "Generator"]
+    assert {k: c.opts["pen"].color().name() for k, c in plot.curves.items()} == live  # same colours resumed
+    slider = panel.findChild(QSlider, "smoothingSlider")
+    slider.setValue(80)
+    assert plot.raw_curves["loss.g"].isVisible() and plot.curves["loss.g"].isVisible()  # raw kept, faintly
+    panel.findChild(QCheckBox, "logScaleCheck").setChecked(True)
+    left = plot.getPlotItem().getAxis("left")
+    assert "x0.0" not in left.labelString() and left.tickStrings([1.0, 0.0], 1.0, 1.0) == ["10", "1"]
+    apply_theme(QApplication.instance(), "light")
+    try:
+        assert plot.curves["loss.g"].opts["pen"].color().name() == curve_colour("loss.g") in colors().curves
+        assert plot.backgroundBrush().color().name() == colors().base
+    finally:
+        apply_theme(QApplication.instance(), "dark")
