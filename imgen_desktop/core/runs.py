@@ -18,8 +18,9 @@ from pathlib import Path
 from imgen_desktop.core import paths
 from imgen_desktop.core.atomic import write_text_atomic
 from imgen_desktop.core.config import TrainConfig
+from imgen_desktop.core.errors import ImgenError
+from imgen_desktop.core.trainer import CHECKPOINT, CONFIG, METRICS, load_metrics, load_run_config
 
-CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "checkpoint.pt"  # as core.trainer writes them
 SPEEDS_FILE = "speeds.json"
 
 # --- metric labels ----------------------------------------------------------------------------
@@ -139,12 +140,9 @@ def read_run(name: str) -> RunSummary:
     folder = run_folder(name)
     problem = ""
     try:
-        data = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-        cfg = TrainConfig.from_dict(data if isinstance(data, dict) else {})
-    except FileNotFoundError:
-        cfg, problem = TrainConfig(family="", task="", data=""), "its settings (config.json) are missing"
-    except (OSError, ValueError, TypeError) as exc:
-        cfg, problem = TrainConfig(family="", task="", data=""), f"its settings (config.json) cannot be read ({exc})"
+        cfg = load_run_config(name)
+    except ImgenError as exc:
+        cfg, problem = TrainConfig(family="", task="", data=""), str(exc)
     rows = _tail_rows(folder / METRICS)
     finals: dict[str, float] = {}
     for row in reversed(rows):
@@ -176,18 +174,7 @@ def list_runs() -> list[RunSummary]:
 
 def load_curves(name: str) -> list[dict]:
     """Every parsed ``metrics.jsonl`` row of a run (each has ``step``); [] if there is none."""
-    path = run_folder(name) / METRICS
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a crash
-        if isinstance(row, dict) and "step" in row:
-            rows.append(row)
-    return rows
+    return load_metrics(name)
 
 
 # --- measured speed -----------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The Train area from the real main window: a real (tiny) GAN run on builtin:digits."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -51,6 +53,8 @@ def test_gan_run_start_pause_resume_stop(qtbot, main_window, imgen_home):
         data = [c.getData() for c in plot.curves.values()]
         return len(data) >= 2 and all(x is not None and len(x) >= 2 for x, _ in data)
     qtbot.waitUntil(curves_have_points, timeout=120_000)
+    speed = panel.findChild(QLabel, "trainSpeed")
+    qtbot.waitUntil(lambda: re.match(r"ETA \d+:\d\d", speed.text()) is not None, timeout=60_000)  # a smoothed ETA
     assert set(plot.curves) >= {"loss.g", "loss.d"}
     x, y = plot.curves["loss.g"].getData()
     assert np.all(np.diff(x) > 0) and np.all(np.isfinite(y))
