@@ -1,28 +1,32 @@
 """The Health strip: one traffic light per diagnostic of the running family.
 
-Lights follow ``Health`` events (ok / warn / bad, decided with hysteresis by
-``core.health.HealthMonitor``); values follow ``health.*`` metrics. Clicking a light opens its
-curve, the explanation and one-click remedies (``sigRemedy(changes, restart)``).
+Each light shows its diagnostic's state (ok / warn / bad) from its first evaluation on: the
+strip runs the same :class:`core.health.HealthMonitor` rules over the ``health.*`` metrics it
+receives (the trainer emits a ``Health`` event only when a state *changes*, and every track
+starts "ok", so a healthy run never sent one), and the trainer's events, when they come, agree
+with it. Clicking a light opens its curve, the explanation and one-click remedies
+(``sigRemedy(changes, restart)``), worded for the GUI. Colours follow the theme live.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-    QGridLayout,
-)
+from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from imgen_desktop.core import health
+from imgen_desktop.core.runs import metric_label
+from imgen_desktop.ui.theme import colors, theme_notifier
+from imgen_desktop.ui.train.remedies import remedy_words
 
-COLOURS = {"ok": "#3fb950", "warn": "#d29922", "bad": "#f85149", "none": "#6e7681"}
+
+def state_colour(state: str) -> str:
+    """The theme's colour for a light's state (``none`` = not evaluated yet)."""
+    c = colors()
+    return {"ok": c.ok, "warn": c.warn, "bad": c.bad}.get(state, c.unknown)
+
+
+STATE_WORDS = {"ok": "OK", "warn": "Warning", "bad": "Problem", "none": "Not evaluated yet"}
 
 
 def _fmt(value: float) -> str:
@@ -51,30 +55,38 @@ class HealthLight(QToolButton):
         self.remedies: tuple[str, ...] = ()
         self._refresh()
 
-    def set_value(self, value: float) -> None:
+    def set_value(self, value: float, step: int | None = None) -> None:
         self.value = float(value)
+        if self.state == "none" and step is not None and step < self.rule.min_step:
+            self.explanation = (f"Warming up: an untrained model is judged from step {self.rule.min_step:,} on "
+                                f"(now step {step:,}).")
         self._refresh()
 
-    def set_state(self, state: str, explanation: str, remedies: tuple[str, ...]) -> None:
+    def set_state(self, state: str, explanation: str, remedies: tuple[str, ...] = ()) -> None:
         self.state = state
         self.explanation = explanation
         self.remedies = tuple(remedies)
         self._refresh()
 
+    def restyle(self) -> None:
+        self._colour = ""
+        self._refresh()
+
     def _refresh(self) -> None:
-        colour = COLOURS.get(self.state, COLOURS["none"])
+        colour = state_colour(self.state)
         short = self.rule.title.split(" (")[0]
         self.setText(f"●  {short}: {_fmt(self.value)}")
-        if colour != self._colour:  # a new style sheet re-polishes the widget: only when the state changes
+        if colour != self._colour:  # a new style sheet re-polishes the widget: only when the colour changes
             self._colour = colour
             self.setStyleSheet(
                 f"QToolButton {{ color: {colour}; border: 1px solid {colour}; border-radius: 10px; padding: 2px 8px; }}"
             )
-        self.setToolTip(f"<b>{self.rule.title}</b><br>{self.explanation}<br><i>Click for the curve and remedies.</i>")
+        self.setToolTip(f"<b>{self.rule.title}</b> — {STATE_WORDS.get(self.state, self.state)}<br>{self.explanation}"
+                        "<br><i>Click for the curve and remedies.</i>")
 
 
 class HealthDetail(QDialog):
-    """A diagnostic's curve, explanation and remedies."""
+    """A diagnostic's curve, explanation and remedies (as buttons, in words)."""
 
     sigRemedy = Signal(dict, bool)
 
@@ -82,33 +94,47 @@ class HealthDetail(QDialog):
         super().__init__(parent)
         self.setObjectName("healthDetail")
         self.setWindowTitle(light.rule.title)
-        self.resize(560, 420)
+        self.resize(620, 440)
+        c = colors()
         layout = QVBoxLayout(self)
         self.plot = pg.PlotWidget(self)
         self.plot.setObjectName("healthPlot")
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", light.rule.key)
+        self.plot.setBackground(c.base)
+        item = self.plot.getPlotItem()
+        for name, text in (("bottom", "step"), ("left", metric_label(light.rule.key))):
+            axis = item.getAxis(name)
+            axis.enableAutoSIPrefix(False)  # plain numbers, no "x0.001" in the label
+            axis.setPen(pg.mkPen(c.muted))
+            axis.setTextPen(pg.mkPen(c.text))
+            item.setLabel(name, text, color=c.text)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.curve = self.plot.plot(steps, values, pen=pg.mkPen(COLOURS.get(light.state, "#58a6ff"), width=2), symbol="o", symbolSize=5)
-        for level, colour in ((light.rule.warn, COLOURS["warn"]), (light.rule.bad, COLOURS["bad"])):
+        self.curve = self.plot.plot(steps, values, pen=pg.mkPen(c.accent, width=2), symbol="o", symbolSize=5,
+                                    symbolBrush=pg.mkBrush(c.accent), symbolPen=None)
+        for level, colour in ((light.rule.warn, c.warn), (light.rule.bad, c.bad)):
             self.plot.addItem(pg.InfiniteLine(pos=level, angle=0, pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine)))
         layout.addWidget(self.plot, 1)
-        text = QLabel(f"<b>{light.state.upper() if light.state != 'none' else 'Not evaluated yet'}</b> — {light.explanation}", self)
-        text.setWordWrap(True)
-        layout.addWidget(text)
-        if light.rule.remedies:
-            layout.addWidget(QLabel("<b>Remedies:</b> " + "; ".join(light.rule.remedies), self, wordWrap=True))
+        state = light.state
+        self.state_label = QLabel(
+            f"<b style='color:{state_colour(state)}'>{STATE_WORDS.get(state, state)}</b> — {light.explanation}", self)
+        self.state_label.setObjectName("healthState")
+        self.state_label.setWordWrap(True)
+        layout.addWidget(self.state_label)
+        options = health.remedies_for(family)
+        if options:
+            layout.addWidget(QLabel("<b>Remedies</b> — for a new run, or to continue this run from its last "
+                                    "checkpoint with the change:", self, wordWrap=True))
         grid = QGridLayout()
-        for row, (label, changes) in enumerate(health.remedies_for(family)):
-            grid.addWidget(QLabel(label, self), row, 0)
-            nxt = QPushButton("Use for next run", self)
+        for row, (label, changes) in enumerate(options):
+            words = remedy_words(label)
+            nxt = QPushButton(f"{words} for the next run", self)
             nxt.setObjectName(f"remedyNext_{row}")
-            nxt.clicked.connect(lambda _=False, c=changes: self._emit(c, False))
-            restart = QPushButton("Restart from last checkpoint", self)
+            nxt.clicked.connect(lambda _=False, ch=changes: self._emit(ch, False))
+            restart = QPushButton("Restart from the last checkpoint with it", self)
             restart.setObjectName(f"remedyRestart_{row}")
-            restart.clicked.connect(lambda _=False, c=changes: self._emit(c, True))
-            grid.addWidget(nxt, row, 1)
-            grid.addWidget(restart, row, 2)
+            restart.setToolTip(f"{words}, and continue the run from its last checkpoint")
+            restart.clicked.connect(lambda _=False, ch=changes: self._emit(ch, True))
+            grid.addWidget(nxt, row, 0)
+            grid.addWidget(restart, row, 1)
         layout.addLayout(grid)
 
     def _emit(self, changes: dict, restart: bool) -> None:
@@ -136,13 +162,16 @@ class HealthStrip(QWidget):
         self.family = ""
         self.lights: dict[str, HealthLight] = {}
         self._history: dict[str, tuple[list[int], list[float]]] = {}
+        self._monitor = health.HealthMonitor("")
         self.detail: HealthDetail | None = None
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)
 
     def set_family(self, family: str) -> None:
         if family == self.family:
             return
         self.clear()
         self.family = family
+        self._monitor = health.HealthMonitor(family)
         for rule in health.rules_for(family):
             light = HealthLight(rule, self)
             light.clicked.connect(lambda _=False, k=rule.key: self.show_detail(k))
@@ -161,6 +190,7 @@ class HealthStrip(QWidget):
         """A new run of the same family: lights back to "not evaluated", curves emptied. The
         lights are kept (re-creating and re-styling them stalled the window when Start was pressed)."""
         self._history.clear()
+        self._monitor = health.HealthMonitor(self.family)
         for light in self.lights.values():
             light.reset()
 
@@ -173,7 +203,12 @@ class HealthStrip(QWidget):
             steps.append(int(step))
             vals.append(float(value))
             if key in self.lights:
-                self.lights[key].set_value(value)
+                self.lights[key].set_value(value, int(step))
+        self._monitor.update(int(step), hv)
+        for key, (state, _value) in self._monitor.states().items():
+            light = self.lights.get(key)
+            if light is not None and light.state != state:
+                light.set_state(state, light.rule.explanation[state], light.rule.remedies if state != "ok" else ())
 
     def on_health(self, event: dict) -> None:
         light = self.lights.get(event.get("key", ""))
@@ -182,13 +217,11 @@ class HealthStrip(QWidget):
 
     def load_history(self, rows: list[dict]) -> None:
         """Reload curves from ``metrics.jsonl`` rows (on resume) and replay the rules."""
-        monitor = health.HealthMonitor(self.family)
+        self.reset()
         for row in rows:
             values = {k: v for k, v in row.items() if k.startswith("health.")}
             if values:
                 self.on_metrics(int(row.get("step", 0)), values)
-                for ev in monitor.update(int(row.get("step", 0)), values):
-                    self.on_health({"key": ev.key, "state": ev.state, "explanation": ev.explanation, "remedies": ev.remedies})
 
     def history(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         steps, vals = self._history.get(key, ([], []))
@@ -201,3 +234,7 @@ class HealthStrip(QWidget):
         self.detail.sigRemedy.connect(self.sigRemedy)
         self.detail.show()
         return self.detail
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        for light in self.lights.values():
+            light.restyle()

@@ -10,18 +10,52 @@ on every new point (x grows each step), so instead the plot *follows* the data i
 at the next round number past the last step (so it changes some ten times a decade), and y
 only re-ranges when a point leaves it or the data fills less than half of it. Panning or
 zooming by hand stops the following; the plot's "A" button (or :meth:`follow_data`) resumes it.
+
+Curves are named in words (``core.runs.metric_label``: ``loss.d`` -> "Discriminator") in a
+legend above the data area; each key keeps its colour in every run (a function of the key, not
+of the order curves appeared); smoothing draws the raw values faintly under the smoothed curve;
+axes show plain numbers (no SI prefix, no 10^x on the log axis); colours follow the theme live.
 """
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QWidget
 
-# distinguishable on dark and light backgrounds
-_COLOURS = ("#4e9cff", "#ff7f3f", "#3fcf7f", "#e0508f", "#c9b23a", "#9a7bff", "#3fc9d0", "#b0b0b0")
+from imgen_desktop.core.runs import metric_label
+from imgen_desktop.ui.theme import colors, theme_notifier
+
+# a fixed palette slot per known loss key (keys that appear together differ); others: a hash
+COLOUR_SLOTS = {"loss.d": 0, "loss.g": 1, "loss.l1": 2, "loss.kl": 3, "loss.gp": 3, "loss.recon": 4, "loss.adv": 4,
+                "loss.total": 5, "loss.pixel": 6, "loss.pixel_first": 7, "loss.l2": 6, "loss.mse": 6}
+
+
+def colour_index(key: str, n: int) -> int:
+    """A stable palette slot for a metric key: the same colour live, resumed, in every run."""
+    if key in COLOUR_SLOTS:
+        return COLOUR_SLOTS[key] % n
+    return zlib.crc32(key.encode("utf-8")) % n
+
+
+def curve_colour(key: str) -> str:
+    palette = colors().curves
+    return palette[colour_index(key, len(palette))]
+
+
+class PlainAxis(pg.AxisItem):
+    """Tick labels as plain numbers, also on a log axis (0.05, 1, 40 rather than 4·10¹)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        return [f"{10 ** v:.3g}" if math.isfinite(v) and abs(v) < 300 else "" for v in values]
 
 
 class _Series:
@@ -82,15 +116,15 @@ class LossPlot(pg.PlotWidget):
     REFRESH_MS = 40  # ~25 Hz
 
     def __init__(self, parent: QWidget | None = None, prefixes: tuple[str, ...] = ("loss.",)) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": PlainAxis("left"), "bottom": PlainAxis("bottom")})
         self.setObjectName("lossPlot")
         self.prefixes = prefixes
         self.series: dict[str, _Series] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.raw_curves: dict[str, pg.PlotDataItem] = {}  # faint raw values under a smoothed curve
         self._dirty: set[str] = set()
         self._smoothing = 0.0  # EMA factor in [0, 1); 0 = raw values
         self.setAntialiasing(False)
-        self.setBackground(None)
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.2)
         # The axes draw the grid, so each spans the whole plot and repaints with every curve
@@ -106,14 +140,46 @@ class LossPlot(pg.PlotWidget):
         item.getViewBox().disableAutoRange()
         item.getViewBox().sigRangeChangedManually.connect(self._on_range_changed_by_hand)
         item.autoBtn.clicked.connect(self.follow_data)  # after pyqtgraph's own handler: ours wins
-        self.legend = item.addLegend(offset=(-10, 10), brush=pg.mkBrush(30, 30, 34, 170))
-        self._placeholder = pg.TextItem("Loss curves appear here when training starts", anchor=(0.5, 0.5), color="#888")
+        # the legend sits in the plot's title row, above the data: curves never run under it
+        self.legend = pg.LegendItem(offset=None, colCount=3, horSpacing=12, verSpacing=-6)
+        item.layout.removeItem(item.titleLabel)
+        item.titleLabel.setVisible(False)
+        item.layout.addItem(self.legend, 0, 1)
+        self._placeholder = pg.TextItem("Loss curves appear here when training starts", anchor=(0.5, 0.5))
         self.addItem(self._placeholder)
         self._placeholder.setPos(0.5, 0.5)
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)
+        self._on_theme_changed("")
         self.timer = QTimer(self)
         self.timer.setInterval(self.REFRESH_MS)
         self.timer.timeout.connect(self._on_refresh_timer)
         self.timer.start()
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        """Background, axes, legend text and curve colours from the theme now in use."""
+        c = colors()
+        self.setBackground(c.base)
+        item = self.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(c.muted))
+            axis.setTextPen(pg.mkPen(c.text))
+            axis.label.setDefaultTextColor(QColor(c.text))
+            axis.picture = None
+            axis.update()
+        self.legend.setLabelTextColor(c.text)
+        for _sample, label in self.legend.items:
+            label.setText(label.text, color=c.text)
+        self._placeholder.setColor(c.muted)
+        for key in self.curves:
+            self._style_curve(key)
+
+    def _style_curve(self, key: str) -> None:
+        colour = curve_colour(key)
+        self.curves[key].setPen(pg.mkPen(colour, width=1.5))
+        faint = QColor(colour)
+        faint.setAlpha(70)
+        self.raw_curves[key].setPen(pg.mkPen(faint, width=1))
 
     # --- data in --------------------------------------------------------------------------
     def wants(self, key: str) -> bool:
@@ -146,8 +212,12 @@ class LossPlot(pg.PlotWidget):
         for curve in self.curves.values():
             self.legend.removeItem(curve)
             self.removeItem(curve)
+        for curve in self.raw_curves.values():
+            self.removeItem(curve)
+        self._fit_legend()
         self.series.clear()
         self.curves.clear()
+        self.raw_curves.clear()
         self._dirty.clear()
         self._following = True
         if self._placeholder.scene() is None:
@@ -156,16 +226,33 @@ class LossPlot(pg.PlotWidget):
     def _add_curve(self, key: str) -> _Series:
         series = _Series()
         self.series[key] = series
-        colour = _COLOURS[(len(self.curves)) % len(_COLOURS)]
-        label = key.split(".", 1)[1] if "." in key else key
-        curve = self.plot([], [], pen=pg.mkPen(colour, width=1.5), name=label)
-        curve.setClipToView(True)
-        curve.setDownsampling(auto=True, method="peak")
-        self.curves[key] = curve
+        raw = self.plot([], [])  # first, so it lies under the smoothed curve
+        raw.setVisible(self._smoothing > 0)
+        curve = self.plot([], [])
+        self.legend.addItem(curve, metric_label(key))
+        self._fit_legend()
+        for c in (raw, curve):
+            c.setClipToView(True)
+            c.setDownsampling(auto=True, method="peak")
+        self.curves[key], self.raw_curves[key] = curve, raw
+        self._style_curve(key)
         if self._placeholder.scene() is not None:
             self.removeItem(self._placeholder)
         self.sigCurveAdded.emit(key)
         return series
+
+    def _fit_legend(self) -> None:
+        """Give the legend's row in the plot layout the height its entries need."""
+        from PySide6.QtCore import Qt as _Qt
+
+        self.legend.layout.invalidate()
+        h = self.legend.layout.effectiveSizeHint(_Qt.SizeHint.PreferredSize).height() if self.legend.items else 0
+        self.legend.setMinimumHeight(h)
+        self.legend.setMaximumHeight(h)
+
+    def label(self, key: str) -> str:
+        """The words the legend shows for ``key``."""
+        return metric_label(key)
 
     # --- display ------------------------------------------------------------------------------
     def _on_refresh_timer(self) -> None:
@@ -176,9 +263,13 @@ class LossPlot(pg.PlotWidget):
         """Push buffered points to the curves now (the timer does this ~25 times a second)."""
         for key in self._dirty:
             series = self.series[key]
-            y = series.smooth if self._smoothing > 0 else series.y
+            x = series.x[: series.n]
             # views into the buffers: setData copies what it needs
-            self.curves[key].setData(series.x[: series.n], y[: series.n])
+            if self._smoothing > 0:
+                self.curves[key].setData(x, series.smooth[: series.n])
+                self.raw_curves[key].setData(x, series.y[: series.n])
+            else:
+                self.curves[key].setData(x, series.y[: series.n])
         self._dirty.clear()
         if self._following:
             self._follow()
@@ -206,7 +297,7 @@ class LossPlot(pg.PlotWidget):
             if series.n == 0:
                 continue
             x_max = max(x_max, float(series.x[series.n - 1]))
-            y = (series.smooth if self._smoothing > 0 else series.y)[: series.n]
+            y = series.y[: series.n]  # the raw values are drawn too (faintly, when smoothed)
             y = y[np.isfinite(y)]
             if log:
                 y = np.log10(y[y > 0])
@@ -240,6 +331,10 @@ class LossPlot(pg.PlotWidget):
         if alpha == self._smoothing:
             return
         self._smoothing = alpha
+        for key, raw in self.raw_curves.items():
+            raw.setVisible(alpha > 0)
+            if alpha == 0:
+                raw.setData([], [])
         for key, series in self.series.items():
             series.resmooth(alpha)
             self._dirty.add(key)

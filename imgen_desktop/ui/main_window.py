@@ -10,7 +10,7 @@ from imgen_desktop.ui.device_scan import DeviceScanner
 from imgen_desktop.ui.enhance import EnhanceCanvas
 from imgen_desktop.ui.models_panel import ModelsPanel
 from imgen_desktop.ui.settings import app_settings
-from imgen_desktop.ui.train_panel import TrainPanel
+from imgen_desktop.ui.train import TrainPanel
 
 
 class MainWindow(QMainWindow):

@@ -108,6 +108,7 @@ class SampleGrid(QWidget):
         self.kind_combo.setToolTip("Which pictures to show: the model's samples, reconstructions, RNN canvas build-up or enhancement triplets")
         self.kind_combo.currentIndexChanged.connect(self._on_kind_changed)
         row.addWidget(self.kind_combo, 1)
+        self.kind_combo.setVisible(False)  # shown with the first pictures (an empty chooser says nothing)
         self.step_label = QLabel("no samples yet", self)
         self.step_label.setObjectName("sampleStepLabel")
         row.addWidget(self.step_label)
@@ -127,6 +128,7 @@ class SampleGrid(QWidget):
         self._latest[kind] = (int(step), mosaic)
         if self.kind_combo.findData(kind) < 0:
             self.kind_combo.addItem(KIND_LABELS.get(kind, kind.capitalize()), kind)
+            self.kind_combo.setVisible(True)
         if self.current_kind() in (None, kind):
             if self.current_kind() is None:
                 self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
@@ -146,6 +148,7 @@ class SampleGrid(QWidget):
         self.kind_combo.blockSignals(True)
         self.kind_combo.clear()
         self.kind_combo.blockSignals(False)
+        self.kind_combo.setVisible(False)
         self.view.set_image(None)
         self.step_label.setText("no samples yet")
 

@@ -39,7 +39,8 @@ def test_posterior_collapse_light_and_restart_remedy(qtbot, main_window, imgen_h
     assert light.state == "bad", light.toolTip()
     assert "0.00" in light.text()
     log = panel.findChild(QPlainTextEdit, "runLog").toPlainText()
-    assert "posterior collapse" in log and "--beta" in log
+    assert "posterior collapse" in log and "lower β to 0.5" in log
+    assert "--" not in log  # remedies in the GUI's words, not CLI flags
 
     # the light opens its curve, explanation and remedies
     qtbot.mouseClick(light, Qt.MouseButton.LeftButton)

@@ -1,10 +1,12 @@
 """The Train area from the real main window: a real (tiny) GAN run on builtin:digits."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -51,6 +53,8 @@ def test_gan_run_start_pause_resume_stop(qtbot, main_window, imgen_home):
         data = [c.getData() for c in plot.curves.values()]
         return len(data) >= 2 and all(x is not None and len(x) >= 2 for x, _ in data)
     qtbot.waitUntil(curves_have_points, timeout=120_000)
+    speed = panel.findChild(QLabel, "trainSpeed")
+    qtbot.waitUntil(lambda: re.match(r"ETA \d+:\d\d", speed.text()) is not None, timeout=60_000)  # a smoothed ETA
     assert set(plot.curves) >= {"loss.g", "loss.d"}
     x, y = plot.curves["loss.g"].getData()
     assert np.all(np.diff(x) > 0) and np.all(np.isfinite(y))
@@ -80,6 +84,9 @@ def test_gan_run_start_pause_resume_stop(qtbot, main_window, imgen_home):
     assert saved.args == ["ui-gan"]
     qtbot.waitUntil(lambda: start.isEnabled(), timeout=30_000)  # the thread has ended
     assert not panel.is_training() and not pause.isEnabled() and not stop.isEnabled()
+    speed = panel.findChild(QLabel, "trainSpeed").text()
+    assert speed.startswith("Stopped at step ") and "ETA" not in speed  # no stale ETA after Stop
+    assert progress.text().startswith("stopped at step")
     assert (imgen_home / "models" / "ui-gan.safetensors").is_file()
     assert (imgen_home / "runs" / "ui-gan" / "metrics.jsonl").is_file()
     models = window.models_panel
@@ -157,6 +164,8 @@ def test_options_follow_family_and_task(qtbot, main_window):
     task.setCurrentIndex(task.findData("upscale"))
     assert panel.scale_combo.isVisibleTo(panel)
     assert panel.dataset_edit.text() == "builtin:photos"  # digits are too small to learn upscaling from
+    note = panel.findChild(QLabel, "datasetNote")
+    assert note.isVisibleTo(panel) and "builtin:digits" in note.text() and "builtin:photos" in note.text()  # said, not silent
     family.setCurrentIndex(family.findData("rnn"))
     assert panel.fields["clip_grad"].widget.isVisibleTo(panel)
     assert panel.health_strip_host.objectName() == "healthStripHost"
