@@ -36,8 +36,11 @@ class BannerView(QFrame):
         self._timer.timeout.connect(self._on_timeout)
         self.close_button.clicked.connect(lambda: self.state.clear_banner())
         state.sigBannerChanged.connect(self._on_banner_changed)
-        theme_notifier().sigThemeChanged.connect(lambda _t: self._restyle())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)  # a bound slot: disconnected when the widget goes
         self._on_banner_changed()
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        self._restyle()
 
     def _restyle(self) -> None:
         c = colors()

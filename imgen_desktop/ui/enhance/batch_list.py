@@ -41,7 +41,7 @@ class BatchList(QWidget):
         self.list.currentRowChanged.connect(self._on_row_changed)
         state.sigBatchChanged.connect(self._on_batch_changed)
         state.sigBatchItemChanged.connect(self._on_item_changed)
-        theme_notifier().sigThemeChanged.connect(lambda _t: self._recolour())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)  # a bound slot: disconnected when the widget goes
         self._on_batch_changed()
 
     def _on_batch_changed(self) -> None:
@@ -71,6 +71,9 @@ class BatchList(QWidget):
         c = colors()
         colour = {FAILED: c.bad, DONE: c.ok, SKIPPED: c.ok}.get(status)
         item.setForeground(QColor(colour) if colour else self.palette().text().color())
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        self._recolour()
 
     def _recolour(self) -> None:
         for i, data in enumerate(self.state.batch):

@@ -28,7 +28,7 @@ class EmptyState(QFrame):
         super().__init__(parent)
         self.setObjectName("emptyState")
         self._restyle()
-        theme_notifier().sigThemeChanged.connect(lambda _t: self._restyle())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)  # a bound slot: disconnected when the widget goes
         layout = QVBoxLayout(self)
         layout.addStretch(2)
         title = QLabel("Drop a photo here — or open one", self)
@@ -66,6 +66,9 @@ class EmptyState(QFrame):
         layout.addSpacing(24)
         layout.addLayout(row)
         layout.addStretch(3)
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        self._restyle()
 
     def _restyle(self) -> None:
         self.setStyleSheet("")  # set again after a theme switch: style sheets freeze the palette

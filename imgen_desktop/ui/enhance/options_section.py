@@ -95,10 +95,13 @@ class OptionsSection(QWidget):
         self.tile_combo.currentTextChanged.connect(lambda _t: self.sigTileChanged.emit())
         state.sigModelChanged.connect(self._on_model_changed)
         state.sigBusyChanged.connect(lambda: self.setEnabled(not state.busy))
-        theme_notifier().sigThemeChanged.connect(lambda _t: self._restyle())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)  # a bound slot: disconnected when the widget goes
         self.variation_seed.setEnabled(False)
         self._on_noise_auto_changed(True)
         self._on_model_changed()
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        self._restyle()
 
     def _restyle(self) -> None:
         """A disabled slider in the app's palettes looks active: grey it out explicitly."""

@@ -34,7 +34,7 @@ class PhotoView(QWidget):
         bar = QHBoxLayout()
         self._restyle()
         # a style sheet freezes the palette its widgets were polished with: set it again on a theme switch
-        theme_notifier().sigThemeChanged.connect(lambda _t: self._restyle())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)  # a bound slot: disconnected when the widget goes
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QToolButton] = {}
         for mode, text, tip in (
@@ -91,6 +91,9 @@ class PhotoView(QWidget):
         state.sigResultChanged.connect(self._on_result_changed)
         state.sigBusyChanged.connect(self.refresh_mask)
         self._on_result_changed()
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        self._restyle()
 
     def _restyle(self) -> None:
         self.setStyleSheet("")

@@ -47,7 +47,7 @@ class RunSection(QWidget):
                     state.sigResultChanged):
             sig.connect(self.refresh)
         state.sigProgressChanged.connect(self._on_progress_changed)
-        theme_notifier().sigThemeChanged.connect(lambda _t: self._refresh_estimate())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)  # a bound slot: disconnected when the widget goes
         self.refresh()
 
     def refresh(self) -> None:
@@ -63,6 +63,9 @@ class RunSection(QWidget):
             word += f" {len(s.batch)} photos…"
         self.apply_button.setText(word)
         self.progress.setVisible(busy)
+        self._refresh_estimate()
+
+    def _on_theme_changed(self, _theme: str) -> None:
         self._refresh_estimate()
 
     def _refresh_estimate(self) -> None:
