@@ -610,13 +610,13 @@ def _queue_table(queue) -> None:
     if head:
         print(head)
     w = min(32, max(4, *(len(e.name or "(automatic)") for e in entries)))
-    print(f"{'ID':>3}  {'STATE':<8} {'NAME':<{w}}  {'TRAINS':<34} {'STEP':>13}  MESSAGE")
+    print(f"{'ID':>3}  {'STATE':<8} {'NAME':<{w}}  {'TRAINS':<42} {'STEP':>13}  MESSAGE")
     for e in entries:
         step = e.step
         if e.state == "running" and e.name:
             step = max(step, runs.read_run(e.name).steps_reached)
         steps = f"{step:,}/{e.config.steps:,}" if (step or e.state != "queued") else "-"
-        print(f"{e.id:>3}  {e.state:<8} {_fit(e.name or '(automatic)', w):<{w}}  {_fit(e.describe(), 34):<34} {steps:>13}  {e.message}".rstrip())
+        print(f"{e.id:>3}  {e.state:<8} {_fit(e.name or '(automatic)', w):<{w}}  {_fit(e.describe(), 42):<42} {steps:>13}  {e.message}".rstrip())
 
 
 def _cmd_queue(args) -> int:
