@@ -53,7 +53,7 @@ def test_list_shows_runs_newest_first_and_damaged_ones_say_why(imgen_home, capsy
     old = next(line for line in lines if line.startswith("old-vae"))
     assert "cats" in old and "20/50" in old and "1970" not in old
     bad = next(line for line in lines if line.startswith("broken"))
-    assert "damaged: its settings (config.json) cannot be read" in bad and "7 steps recorded" in bad
+    assert "damaged: " in bad and "config.json" in bad and "7 steps recorded" in bad
 
 
 def test_list_without_runs(capsys):
