@@ -368,7 +368,7 @@ def render(data: PlotData, log: bool = False, size: tuple[int, int] = (1200, 700
         if kind == "run" and data.run_notes.get(ref):
             w = max(w, _text_size(draw, data.run_notes[ref], f_small)[0])
         legend_w = max(legend_w, min(w, max_legend_text))
-    swatch = 34 * s
+    swatch = 46 * s  # long enough to show a whole dash pattern
     legend_w += swatch + 10 * s
 
     tick_h = _text_size(draw, "0123456789", f_text)[1]
