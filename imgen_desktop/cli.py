@@ -495,9 +495,13 @@ def _cmd_runs(args) -> int:
 
 def _check_run_name(name: str) -> None:
     # TODO(secure): core.paths.safe_name(name, "run") once the `secure` branch is merged
+    from imgen_desktop.core.errors import ImgenError
     from imgen_desktop.core.store import validate_name
 
-    validate_name(name)
+    try:
+        validate_name(name)
+    except ImgenError as exc:
+        raise ImgenError(str(exc).replace("model name", "run name")) from None
 
 
 def _show_run(name: str) -> int:

@@ -114,7 +114,10 @@ class _FileLock:
         self._fh = None
 
     def acquire(self, blocking: bool = True) -> bool:
-        fh = open(self.path, "a+b")
+        try:
+            fh = open(self.path, "a+b")
+        except OSError as exc:
+            raise ImgenError(f"cannot open the lock file {self.path}: {exc.strerror or exc}") from None
         try:
             if os.name == "nt":
                 import msvcrt
@@ -169,7 +172,10 @@ def _check_name(name: str) -> str:
     # then the store's model-name rule (the same characters) guards run and model names.
     from imgen_desktop.core.store import validate_name
 
-    return validate_name(name)
+    try:
+        return validate_name(name)
+    except ImgenError as exc:
+        raise ImgenError(str(exc).replace("model name", "run name")) from None
 
 
 class TrainingQueue:
@@ -188,7 +194,10 @@ class TrainingQueue:
         ``recover``: this process has just become the queue's runner, so an entry still marked
         "running" was left so by a runner that ended."""
         lock = _FileLock(self.path.with_name(EDIT_LOCK))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImgenError(f"cannot create the folder of the training queue {self.path.parent}: {exc.strerror or exc}") from None
         if not lock.acquire():
             raise ImgenError(f"cannot lock the training queue {self.path}")
         try:
@@ -196,7 +205,10 @@ class TrainingQueue:
             before = json.dumps(data, sort_keys=True)
             yield data
             if dirty or json.dumps(data, sort_keys=True) != before or not self.path.is_file():
-                write_text_atomic(self.path, json.dumps(data, indent=1, sort_keys=True))
+                try:
+                    write_text_atomic(self.path, json.dumps(data, indent=1, sort_keys=True))
+                except OSError as exc:
+                    raise ImgenError(f"cannot save the training queue {self.path}: {exc.strerror or exc}") from None
         finally:
             lock.release()
 
@@ -391,7 +403,6 @@ class TrainingQueue:
         if self._runner.held:
             yield
             return
-        self._runner.path.parent.mkdir(parents=True, exist_ok=True)
         if not self._runner.acquire(blocking=False):
             owner = self._runner.owner()
             raise ImgenError("the training queue is already running" + (f" (process {owner})" if owner else "")
