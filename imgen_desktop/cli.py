@@ -21,6 +21,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a GAN, VAE or RNN model", description="Train a model; Ctrl+C stops and saves.")
+    _add_train_options(p)
+
+
+def _add_train_options(p) -> None:
+    """The options of ``imgen train`` (also ``imgen queue add``'s, so the two never drift apart)."""
     p.add_argument("--family", choices=["gan", "vae", "rnn"], default=None, help="required unless --resume")
     p.add_argument("--task", choices=["generate", "upscale", "denoise", "inpaint"], default=None, help="default: generate")
     p.add_argument("--scale", type=int, choices=[2, 4], default=None, help="upscale factor")
@@ -60,6 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list the compute devices (cpu, cuda:N, mps)")
     _add_train(sub)
+    _add_runs(sub)
+    _add_queue(sub)
 
     g = sub.add_parser("generate", help="sample images from a generative model")
     g.add_argument("--model", required=True, help="NAME or PATH of a generate model")
@@ -381,11 +388,369 @@ def _cmd_models(args) -> int:
     return 2
 
 
+# --- runs and queue (compare runs, training queue) ----------------------------------------------
+
+def _add_runs(sub) -> None:
+    r = sub.add_parser("runs", help="list, show and compare training runs")
+    rsub = r.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=_Parser)
+    rsub.required = True
+    rsub.add_parser("list", help="every run, newest first")
+    rs = rsub.add_parser("show", help="one run's settings, progress and last values")
+    rs.add_argument("name")
+    rp = rsub.add_parser("plot", help="overlay runs' loss curves in one PNG chart")
+    rp.add_argument("names", nargs="+", metavar="NAME")
+    rp.add_argument("-o", "--output", required=True, help="OUT.png")
+    rp.add_argument("--x", choices=["step", "time"], default="step", help="align on step or on training time")
+    rp.add_argument("--smooth", type=int, default=0, metavar="N", help="smooth: exponential moving average over about N logged points")
+    rp.add_argument("--log", action="store_true", help="logarithmic loss axis")
+    rp.add_argument("--metric", action="append", default=None, metavar="KEY",
+                    help="plot this metric instead of the losses (repeatable), e.g. health.diversity")
+    rp.add_argument("--size", default="1200x700", help="picture size WIDTHxHEIGHT in pixels")
+
+
+def _add_queue(sub) -> None:
+    q = sub.add_parser("queue", help="queue trainings that run one after another")
+    qsub = q.add_subparsers(dest="queue_command", metavar="ACTION", parser_class=_Parser)
+    qsub.required = True
+    qa = qsub.add_parser("add", help="queue a training (the same options as imgen train)")
+    _add_train_options(qa)
+    qsub.add_parser("list", help="the queue, in order")
+    qr = qsub.add_parser("remove", help="take an entry out of the queue")
+    qr.add_argument("id", type=int)
+    qm = qsub.add_parser("move", help="move an entry to position POS (1 = next)")
+    qm.add_argument("id", type=int)
+    qm.add_argument("position", type=int, metavar="POS")
+    qsub.add_parser("pause", help="start no further entry (the current one finishes)")
+    qsub.add_parser("resume", help="let the queue start entries again")
+    qt = qsub.add_parser("retry", help="queue a failed or stopped entry again")
+    qt.add_argument("id", type=int)
+    qsub.add_parser("clear", help="remove the entries that are done")
+    qn = qsub.add_parser("run", help="run the queue to its end (Ctrl+C stops and saves; run again to continue)")
+    qn.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _date(stamp: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M") if stamp else "-"
+
+
+def _short_data(data: str) -> str:
+    from pathlib import Path
+
+    return data.split(":", 1)[1] if data.startswith("builtin:") else (Path(data).name or data)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _losses_text(values: dict) -> str:
+    return " ".join(f"{k.split('.', 1)[1]} {v:.3g}" for k, v in values.items()) or "-"
+
+
+def _cmd_runs(args) -> int:
+    from imgen_desktop.core import runs
+    from imgen_desktop.core.errors import ImgenError
+    from imgen_desktop.core.tasks import task_cli_title
+
+    action = args.runs_command
+    if action == "list":
+        found = runs.list_runs()
+        if not found:
+            print("no runs yet; train one with imgen train")
+            return 0
+        w = min(32, max(4, *(len(r.name) for r in found)))
+        print(f"{'NAME':<{w}}  {'FAMILY':<6} {'TASK':<11} {'DATASET':<14} {'STEPS':>13}  {'FINAL LOSSES':<34} DATE")
+        for r in found:
+            steps = f"{r.steps_reached:,}/{r.steps_planned:,}" if r.steps_planned else f"{r.steps_reached:,}"
+            if r.problem and not r.family:
+                print(f"{_fit(r.name, w):<{w}}  damaged: {r.problem} ({steps} steps recorded)")
+                continue
+            task = task_cli_title(r.task, r.scale)
+            print(f"{_fit(r.name, w):<{w}}  {r.family.upper():<6} {task:<11} {_fit(_short_data(r.dataset), 14):<14} {steps:>13}  "
+                  f"{_fit(_losses_text(r.final_losses), 34):<34} {_date(r.updated)}")
+        return 0
+    if action == "show":
+        return _show_run(args.name)
+    if action == "plot":
+        from imgen_desktop.core.runplot import write_plot
+
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise ImgenError(f"--size must be WIDTHxHEIGHT, e.g. 1200x700 (not {args.size!r})") from None
+        if not (320 <= width <= 8000 and 240 <= height <= 8000):
+            raise ImgenError("--size must be between 320x240 and 8000x8000 pixels")
+        for name in args.names:
+            _check_run_name(name)
+        data = write_plot(args.names, args.output, x=args.x, smoothing=args.smooth, log=args.log, keys=args.metric,
+                          size=(width, height))
+        for note in data.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"wrote {len(data.series)} curve(s) of {len(data.runs)} run(s) to {args.output}")
+        return 0
+    return 2
+
+
+def _check_run_name(name: str) -> None:
+    # TODO(secure): core.paths.safe_name(name, "run") once the `secure` branch is merged
+    from imgen_desktop.core.errors import ImgenError
+    from imgen_desktop.core.store import validate_name
+
+    try:
+        validate_name(name)
+    except ImgenError as exc:
+        raise ImgenError(str(exc).replace("model name", "run name")) from None
+
+
+def _show_run(name: str) -> int:
+    from imgen_desktop.core import runs
+    from imgen_desktop.core.errors import ImgenError
+    from imgen_desktop.core.tasks import task_cli_title
+
+    _check_run_name(name)
+    if not runs.run_folder(name).is_dir():
+        raise ImgenError(f"no run named {name!r} in {runs.run_folder(name).parent}")
+    r = runs.read_run(name)
+    rows = [("run", r.name), ("folder", str(runs.run_folder(name)))]
+    if r.problem:
+        rows.append(("problem", r.problem))
+    if r.family:
+        rows += [("family", r.family.upper()), ("task", task_cli_title(r.task, r.scale)), ("dataset", r.dataset)]
+    state = "finished" if r.finished else "resumable" if r.resumable else "not resumable (no checkpoint)"
+    planned = f" of {r.steps_planned:,}" if r.steps_planned else ""
+    rows.append(("steps", f"{r.steps_reached:,}{planned} ({state})"))
+    rows.append(("training time", _format_duration(r.train_time_s)))
+    rows.append(("dates", f"started {_date(r.created)}, last written {_date(r.updated)}"))
+    rows.append(("model", r.model_path or "not exported yet"))
+    grids = runs.sample_grids(name, "samples")
+    kinds = sorted({g.kind for g in runs.sample_grids(name)} - {"samples"})
+    if grids:
+        extra = f"; also {', '.join(kinds)}" if kinds else ""
+        rows.append(("sample grids", f"{len(grids)} (steps {grids[0].step:,} to {grids[-1].step:,}){extra}"))
+    else:
+        rows.append(("sample grids", "none"))
+    w = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{w}}  {value}")
+    curves = runs.read_curves(name)
+    last = [(k, c.last()) for k, c in curves.items()]
+    last = [(k, v) for k, v in last if v is not None]
+    if last:
+        print("\nlast values")
+        labels = {k: f"{runs.metric_label(k)} ({k})" for k, _ in last}
+        lw = max(len(t) for t in labels.values())
+        order = sorted(last, key=lambda kv: (not kv[0].startswith("loss."), not kv[0].startswith("health."), kv[0]))
+        for key, (step, value) in order:
+            print(f"  {labels[key]:<{lw}}  {value:>10.4g}  at step {step:,}")
+    if not r.problem or r.family:
+        try:
+            import json
+
+            config = json.loads((runs.run_folder(name) / runs.CONFIG).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            config = None
+        if isinstance(config, dict):
+            items = [(k, json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else str(v)) for k, v in sorted(config.items())]
+            print("\nsettings")
+            kw = max(len(k) for k, _ in items)
+            vw = max(len(v) for _, v in items if len(v) <= 24) if items else 10
+            half = (len(items) + 1) // 2
+            for left, right in zip(items[:half], items[half:] + [("", "")]):
+                text = f"  {left[0]:<{kw}}  {_fit(left[1], 24):<{vw}}"
+                if right[0]:
+                    text += f"    {right[0]:<{kw}}  {_fit(right[1], 24)}"
+                print(text.rstrip())
+    return 0
+
+
+def _stop_signals(token, on_stop) -> dict:
+    """SIGINT, SIGTERM and SIGHUP stop the current training as Stop does; a second Ctrl+C aborts.
+    TODO(secure): core.process_runner.stop_on_signals does the same once `secure` is merged."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    count = {"n": 0}
+
+    def handler(signum, frame) -> None:
+        count["n"] += 1
+        if count["n"] > 1:
+            raise KeyboardInterrupt
+        threading.Thread(target=token.stop, daemon=True).start()
+        on_stop(signal.Signals(signum).name)
+
+    previous = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                previous[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):
+                pass
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, old in previous.items():
+        try:
+            signal.signal(sig, old)
+        except (ValueError, OSError, TypeError):
+            pass
+
+
+def _queue_table(queue) -> None:
+    from imgen_desktop.core import runs
+
+    entries = queue.entries()
+    head = "the queue is paused" if queue.paused else "the queue is running" if queue.running else ""
+    if not entries:
+        print("the queue is empty; add trainings with imgen queue add" + (f" ({head})" if head else ""))
+        return
+    if head:
+        print(head)
+    w = min(32, max(4, *(len(e.name or "(automatic)") for e in entries)))
+    print(f"{'ID':>3}  {'STATE':<8} {'NAME':<{w}}  {'TRAINS':<42} {'STEP':>13}  MESSAGE")
+    for e in entries:
+        step = e.step
+        if e.state == "running" and e.name:
+            step = max(step, runs.read_run(e.name).steps_reached)
+        steps = f"{step:,}/{e.config.steps:,}" if (step or e.state != "queued") else "-"
+        print(f"{e.id:>3}  {e.state:<8} {_fit(e.name or '(automatic)', w):<{w}}  {_fit(e.describe(), 42):<42} {steps:>13}  {e.message}".rstrip())
+
+
+def _cmd_queue(args) -> int:
+    from imgen_desktop.core.queue import TrainingQueue
+
+    queue = TrainingQueue()
+    action = args.queue_command
+
+    def warn() -> None:
+        for line in queue.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        queue.warnings.clear()
+
+    try:
+        if action == "add":
+            entry = queue.add(_train_config(args), resume=bool(args.resume))
+            name = f"run {entry.name}" if entry.name else "automatic run name"
+            print(f"queued entry {entry.id}: {entry.describe()} ({name}); start the queue with imgen queue run")
+        elif action == "list":
+            _queue_table(queue)
+        elif action == "remove":
+            entry = queue.remove(args.id)
+            print(f"removed entry {entry.id} ({entry.describe()})")
+        elif action == "move":
+            order = queue.move(args.id, args.position)
+            print(f"moved entry {args.id} to position {[e.id for e in order].index(args.id) + 1}")
+        elif action in ("pause", "resume"):
+            queue.set_paused(action == "pause")
+            print("the queue is paused: no further entry starts" if action == "pause" else "the queue is no longer paused")
+        elif action == "retry":
+            entry = queue.retry(args.id)
+            print(f"entry {entry.id} is queued again")
+        elif action == "clear":
+            count = queue.clear_finished()
+            print(f"removed {count} finished entr{'y' if count == 1 else 'ies'}")
+        elif action == "run":
+            return _run_queue(queue, args.quiet, warn)
+        return 0
+    finally:
+        warn()
+
+
+def _run_queue(queue, quiet: bool, warn) -> int:
+    from imgen_desktop.core.control import ControlToken
+    from imgen_desktop.core.errors import ImgenError
+    from imgen_desktop.core.events import Health, Log, Metrics, Progress
+    from imgen_desktop.core.health import format_warning
+
+    if queue.paused:
+        raise ImgenError("the queue is paused; let it run again with imgen queue resume")
+    token = ControlToken()
+    state = {"bar": None, "losses": {}, "count": 0}
+
+    def write(line: str, err: bool = False) -> None:
+        stream = sys.stderr if err else sys.stdout
+        if state["bar"] is not None:
+            state["bar"].write(line, file=stream)
+        else:
+            print(line, file=stream, flush=True)
+
+    def close_bar() -> None:
+        if state["bar"] is not None:
+            state["bar"].close()
+            state["bar"] = None
+
+    def on_entry(entry) -> None:
+        warn()
+        if entry.state == "running":
+            state["count"] += 1
+            state["losses"] = {}
+            write(f"entry {entry.id}: {entry.describe()} -> run {entry.name}" + (f" ({entry.message})" if entry.message else ""))
+            return
+        close_bar()
+        line = f"entry {entry.id} {entry.state}: {entry.message}"
+        write(line, err=entry.state == "failed")
+
+    def on_event(event) -> None:
+        if isinstance(event, Progress):
+            if quiet:
+                return
+            if state["bar"] is None:
+                from tqdm import tqdm
+
+                state["bar"] = tqdm(total=event.total, initial=event.step, unit="step", dynamic_ncols=True, file=sys.stderr,
+                                    desc="training", leave=False)
+            bar = state["bar"]
+            bar.n = event.step
+            post = {k.split(".", 1)[1]: f"{v:.3g}" for k, v in state["losses"].items()}
+            if event.eta_s is not None:
+                post["eta"] = _format_duration(event.eta_s)
+            bar.set_postfix(post, refresh=False)
+            bar.refresh()
+        elif isinstance(event, Metrics):
+            state["losses"].update({k: v for k, v in event.values.items() if k.startswith("loss.")})
+        elif isinstance(event, Health) and event.state in ("warn", "bad"):
+            write(format_warning(event), err=True)
+        elif isinstance(event, Log) and event.level == "warning":
+            write(f"warning: {event.message}", err=True)
+
+    def on_stop(signame: str) -> None:
+        how = "Ctrl+C" if signame == "SIGINT" else signame
+        write(f"stopping ({how}): saving the current entry's checkpoint and model (Ctrl+C again to abort)", err=True)
+
+    previous = _stop_signals(token, on_stop)
+    try:
+        report = queue.run_all(on_event, token, on_entry)
+    finally:
+        _restore_signals(previous)
+        close_bar()
+    parts = [f"{len(report.done)} done"] + ([f"{len(report.failed)} failed"] if report.failed else [])
+    parts += [f"{len(report.stopped)} stopped"] if report.stopped else []
+    if not state["count"]:
+        print("the queue has nothing to run; add trainings with imgen queue add")
+        return 0
+    if report.stopped:
+        print(f"queue stopped ({', '.join(parts)}); imgen queue run continues it")
+    elif report.paused:
+        print(f"queue paused ({', '.join(parts)}); imgen queue resume, then imgen queue run, continues it")
+    else:
+        print(f"queue finished: {', '.join(parts)}")
+    return 1 if report.failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == "train" and not args.family and not args.resume:
         parser.error("train: --family is required (unless --resume NAME continues a run)")
+    if args.command == "queue" and args.queue_command == "add" and not args.family and not args.resume:
+        parser.error("queue add: --family is required (unless --resume NAME continues a run)")
     from imgen_desktop.core.errors import ImgenError
 
     handler = {
@@ -394,6 +759,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "generate": _cmd_generate,
         "enhance": _cmd_enhance,
         "models": _cmd_models,
+        "runs": _cmd_runs,
+        "queue": _cmd_queue,
     }[args.command]
     try:
         return int(handler(args) or 0)

@@ -287,3 +287,97 @@ def format_minutes(seconds: float) -> str:
         return f"{minutes} min"
     h, m = divmod(minutes, 60)
     return f"{h} h {m} min" if m else f"{h} h"
+
+
+# --- curves and sample grids (compare runs, ``imgen runs show/plot``, the sample timeline) -------
+
+@dataclass(frozen=True)
+class Curve:
+    """One metric of one run as arrays: ``steps`` (int64), ``times`` (active training seconds,
+    NaN where a line has none) and ``values`` (float64, NaN where a value was not finite)."""
+
+    key: str
+    steps: "np.ndarray"
+    times: "np.ndarray"
+    values: "np.ndarray"
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def last(self) -> tuple[int, float] | None:
+        """(step, value) of the last finite value, None if there is none."""
+        import numpy as np
+
+        finite = np.flatnonzero(np.isfinite(self.values))
+        if not len(finite):
+            return None
+        i = int(finite[-1])
+        return int(self.steps[i]), float(self.values[i])
+
+
+def read_curves(name: str, keys: "list[str] | tuple[str, ...] | None" = None) -> dict[str, Curve]:
+    """Every metric of run ``name`` (or only ``keys``) as :class:`Curve` arrays, in step order.
+
+    Lines cut short by a crash are skipped; a value written as "nan"/"inf" reads as NaN. A step
+    that occurs twice (a resumed run's older lines are cut by the trainer, but be safe) keeps
+    the later value. {} for a run without metrics.
+    """
+    import numpy as np
+
+    wanted = set(keys) if keys is not None else None
+    cols: dict[str, tuple[list[int], list[float], list[float]]] = {}
+    for row in load_curves(name):
+        step = row.get("step")
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step):
+            continue
+        t = _finite(row.get("time"))
+        for key, value in row.items():
+            if key in ("step", "time") or (wanted is not None and key not in wanted):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                continue
+            try:
+                v = float(value)
+            except ValueError:
+                continue
+            s, ts, vs = cols.setdefault(key, ([], [], []))
+            s.append(int(step))
+            ts.append(math.nan if t is None else t)
+            vs.append(v if math.isfinite(v) else math.nan)
+    out: dict[str, Curve] = {}
+    for key in sorted(cols):
+        s, ts, vs = (np.asarray(a) for a in cols[key])
+        order = np.argsort(s, kind="stable")
+        s, ts, vs = s[order].astype(np.int64), ts[order].astype(np.float64), vs[order].astype(np.float64)
+        keep = np.ones(len(s), dtype=bool)
+        keep[:-1] = s[1:] != s[:-1]  # the last of equal steps
+        out[key] = Curve(key, s[keep], ts[keep], vs[keep])
+    return out
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    step: int
+    kind: str  # "samples", "reconstructions", "canvas", "enhanced", ...
+    path: str
+
+
+def sample_grids(name: str, kind: str | None = None) -> list[SampleGrid]:
+    """The sample grids a run saved (``samples/step_000200[_kind].png``) by step, then kind.
+
+    ``kind`` keeps only that kind ("samples" for the plain grids)."""
+    import re
+
+    folder = run_folder(name) / "samples"
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(r"^step_(\d+)(?:_([A-Za-z0-9]+))?\.png$")
+    grids = []
+    for path in folder.iterdir():
+        m = pattern.match(path.name)
+        if not m or not path.is_file():
+            continue
+        grid = SampleGrid(int(m.group(1)), m.group(2) or "samples", str(path))
+        if kind is None or grid.kind == kind:
+            grids.append(grid)
+    return sorted(grids, key=lambda g: (g.step, g.kind != "samples", g.kind))
