@@ -226,9 +226,12 @@ def _too_large(name: str, pixels: int, limit: int) -> ImageError:
     )
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+def _reason(exc: BaseException, noise=None) -> str:
+    if str(exc).strip():
+        return str(exc).strip().splitlines()[0][:200]
+    if noise is not None and noise.messages:  # no words of its own: what Pillow warned about
+        return noise.messages[-1].strip().splitlines()[0][:200]
+    return type(exc).__name__
 
 
 # --- library noise -------------------------------------------------------------------------
@@ -237,7 +240,8 @@ class _Noise:
     """What the libraries said during one load or save: warnings, log records, libtiff's lines."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.lines: list[str] = []  # what C libraries printed on stderr (libtiff)
+        self.messages: list[str] = []  # Pillow's warnings and log records
         self.sink = None  # the file that stderr goes to while it is captured
         self._read = 0
 
@@ -253,7 +257,7 @@ class _Noise:
             self.lines.extend(line.strip() for line in text.splitlines() if line.strip())
 
     def reason(self) -> str:
-        """The first meaningful line (a decoder's own words for what is wrong), or ""."""
+        """The first line a C decoder printed (its own words for what is wrong), or ""."""
         self.collect()
         for line in self.lines:
             text = line.strip()
@@ -299,7 +303,7 @@ def _quiet(capture_fd: bool = False) -> Iterator[_Noise]:
     noise = _Noise()
     with _IO_LOCK:
         previous = getattr(_PIL_LOG.local, "sink", None)
-        _PIL_LOG.local.sink = noise.lines
+        _PIL_LOG.local.sink = noise.messages
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -308,7 +312,7 @@ def _quiet(capture_fd: bool = False) -> Iterator[_Noise]:
                     with _capture_stderr_fd(noise) if capture_fd else contextlib.nullcontext():
                         yield noise
                 finally:
-                    noise.lines.extend(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning))
+                    noise.messages.extend(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning))
         finally:
             _PIL_LOG.local.sink = previous
 
@@ -417,19 +421,41 @@ def _open_pil(fp: BinaryIO, name: str, limit: int, noise: _Noise):
     if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < limit:
         Image.MAX_IMAGE_PIXELS = limit
     try:
+        head = fp.read(16)
+        fp.seek(0)
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"{name}: cannot be read ({_reason(exc)})") from None
+    kind = _sniff(head)
+    try:
         return Image.open(fp)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         numbers = [int(n) for n in re.findall(r"\d+", str(exc))]
         raise _too_large(name, numbers[0] if numbers else 0, limit) from None
     except UnidentifiedImageError:
+        if kind:  # it starts like an image file of a known format: damaged, not foreign
+            raise ImageError(f"{name}: the file is damaged or truncated (it starts like a {kind} file but its header cannot be read)") from None
         raise ImageError(f"{name}: not a readable image (unknown or unsupported format)") from None
     except MemoryError:
         raise ImageError(f"{name}: not enough memory to read the image header") from None
     except Exception as exc:  # plugins raise OSError, ValueError, SyntaxError, struct.error, EOFError, ...
-        text = _reason(exc)
+        text = _reason(exc, noise)
         if "MAX_TEXT_CHUNK" in text or "Decompressed data too large" in text:
-            text = f"a text or colour-profile chunk is larger than {MAX_PNG_CHUNK // 2**20} MB"
-        raise ImageError(f"{name}: not a readable image ({noise.reason() or text})") from None
+            raise ImageError(f"{name}: not a readable image (a text or colour-profile chunk is larger than {MAX_PNG_CHUNK // 2**20} MB)") from None
+        raise ImageError(f"{name}: the file is damaged or truncated ({noise.reason() or text})") from None
+
+
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+          (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"II+\x00", "TIFF"), (b"MM\x00+", "TIFF"), (b"BM", "BMP"))
+
+
+def _sniff(head: bytes) -> str:
+    """The format a file's first bytes announce ("PNG", "JPEG", ...), or ""."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return ""
 
 
 def _load(fp: BinaryIO, name: str, source: str, max_pixels: int | None) -> Photo:
@@ -464,7 +490,7 @@ def _load(fp: BinaryIO, name: str, source: str, max_pixels: int | None) -> Photo
             except MemoryError:
                 raise ImageError(f"{name}: not enough memory to decode the image") from None
             except Exception as exc:  # Pillow plugins raise OSError, ValueError, SyntaxError, struct.error, ...
-                raise ImageError(f"{name}: the file is damaged or truncated ({noise.reason() or _reason(exc)})") from None
+                raise ImageError(f"{name}: the file is damaged or truncated ({noise.reason() or _reason(exc, noise)})") from None
     if orientation in range(2, 9):
         pixels = _orient(pixels, orientation)
         alpha = _orient(alpha, orientation) if alpha is not None else None
@@ -544,7 +570,7 @@ def load_thumbnail(path: str | os.PathLike, size: int = 64, max_pixels: int | No
                 except MemoryError:
                     raise ImageError(f"{name}: not enough memory to decode the image") from None
                 except Exception as exc:
-                    raise ImageError(f"{name}: the file is damaged or truncated ({noise.reason() or _reason(exc)})") from None
+                    raise ImageError(f"{name}: the file is damaged or truncated ({noise.reason() or _reason(exc, noise)})") from None
     pixels = _to8(pixels)
     small = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
     del pixels
@@ -812,7 +838,7 @@ def encode_image(photo: Photo, format: str, quality: int = 95, name: str = "imag
             except MemoryError:
                 raise ImageError(f"{name}: not enough memory to encode the image as {fmt}") from None
             except Exception as exc:  # encoders raise OSError, ValueError, TypeError, struct.error, ...
-                raise ImageError(f"{name}: could not be saved as {fmt} ({noise.reason() or _reason(exc)})") from None
+                raise ImageError(f"{name}: could not be saved as {fmt} ({noise.reason() or _reason(exc, noise)})") from None
     finally:
         im.close()
     return buf.getvalue()
@@ -840,7 +866,7 @@ def verify_image_file(path: str | os.PathLike, format: str, size: tuple[int, int
         except ImageError:
             raise
         except Exception as exc:
-            raise ImageError(f"{name}: the written file does not read back ({noise.reason() or _reason(exc)}); nothing was saved") from None
+            raise ImageError(f"{name}: the written file does not read back ({noise.reason() or _reason(exc, noise)}); nothing was saved") from None
         finally:
             Image.MAX_IMAGE_PIXELS = previous
 
