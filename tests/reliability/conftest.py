@@ -29,7 +29,7 @@ try:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
     settings.register_profile(
-        "fuzz", max_examples=20000, deadline=10000, database=None,
+        "fuzz", max_examples=5000, deadline=10000, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
