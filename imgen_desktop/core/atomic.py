@@ -98,6 +98,15 @@ def clean_stale_temps(
     return removed
 
 
+def clean_data_root(root: str | os.PathLike, max_age_s: float = STALE_AFTER_S) -> list[Path]:
+    """At start-up: remove stale temporaries (ours and those of earlier versions) from the data
+    root's ``models/`` and ``runs/`` (recursively) -- the app's own folders, nothing else."""
+    root = Path(root)
+    removed = clean_stale_temps(root / "models", max_age_s, recursive=False, legacy=True)
+    removed += clean_stale_temps(root / "runs", max_age_s, recursive=True, legacy=True)
+    return removed
+
+
 def _clean_once(folder: Path) -> None:
     key = os.path.abspath(folder)
     with _cleaned_lock:

@@ -134,3 +134,19 @@ def test_a_foreign_error_on_a_full_disk_becomes_enospc(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         with atomic_path(tmp_path / "checkpoint.pt"):
             raise RuntimeError("a real bug")
+
+
+def test_clean_data_root_cleans_models_and_runs_only(tmp_path):
+    from imgen_desktop.core.atomic import clean_data_root
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "runs" / "r" / "samples").mkdir(parents=True)
+    stale = [tmp_path / "models" / ".m.safetensors.k2j4h5g6.safetensors",  # an earlier version's name
+             tmp_path / "runs" / "r" / ".checkpoint.pt.imgen-tmp-aaaabbbb.pt",
+             tmp_path / "runs" / "r" / "samples" / ".step_000100.png.imgen-tmp-ccccdddd.png"]
+    elsewhere = tmp_path / ".settings.ini.imgen-tmp-eeeeffff.ini"  # not in models/ or runs/
+    for p in [*stale, elsewhere]:
+        p.write_bytes(b"x")
+        _age(p, 3600)
+    assert sorted(clean_data_root(tmp_path)) == sorted(stale)
+    assert elsewhere.exists()
