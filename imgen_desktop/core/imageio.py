@@ -386,7 +386,7 @@ def _open_regular(path: Path) -> BinaryIO:
         st = os.fstat(fd)  # it may have been swapped since the check
         if not stat.S_ISREG(st.st_mode):
             raise _not_regular(path.name, st.st_mode)
-        if hasattr(os, "set_blocking"):
+        if getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
