@@ -3,6 +3,7 @@ refused with one clear line, nothing else reaches stderr, and nothing partial or
 written -- all in one ``imgen enhance`` batch in a child process under an address-space cap."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -66,15 +67,31 @@ def test_no_partial_or_misplaced_output(batch):
     assert leftovers(out) == [] and leftovers(folder) == []
 
 
-def test_a_fifo_or_broken_mask_is_refused_without_hanging(corpus, tmp_path):
+def test_a_fifo_or_broken_mask_is_refused_without_hanging(corpus, tmp_path, capfd):
+    """``--mask`` used to open a FIFO and block forever. In this process (torch is loaded once),
+    in a thread that the test abandons if it hangs."""
+    import threading
+
+    from conftest import Run
+
+    from imgen_desktop import cli
+
     folder, cases = corpus
     photo = folder / "plain_png.png"
     for mask, pattern in (("fifo.png", r"fifo.png: is not a regular file"), ("dangling.png", r"dangling.png: is a broken link")):
-        if not (folder / mask).exists() and not (folder / mask).is_symlink():
+        if not (folder / mask).is_symlink() and not (folder / mask).exists():
             continue
-        run = run_imgen(["enhance", photo, "-o", tmp_path / "out.png", "--model", "builtin:inpaint", "--tile", "0",
-                         "--mask", folder / mask, "--quiet"], tmp_path / "home", timeout=120)
-        assert_one_clear_line(run, pattern)
+        capfd.readouterr()
+        rc: list[int] = []
+        args = ["enhance", str(photo), "-o", str(tmp_path / "out.png"), "--model", "builtin:inpaint", "--tile", "0",
+                "--mask", str(folder / mask), "--quiet"]
+        thread = threading.Thread(target=lambda: rc.append(cli.main(args)), daemon=True)
+        thread.start()
+        thread.join(120)
+        if thread.is_alive():
+            os.close(os.open(folder / mask, os.O_WRONLY | os.O_NONBLOCK))  # unblock it, then fail
+            pytest.fail(f"imgen enhance --mask {mask} hung")
+        assert_one_clear_line(Run(rc[0], *capfd.readouterr(), 0.0), pattern)
         assert not (tmp_path / "out.png").exists() and list(tmp_path.glob(".*")) == []
 
 
