@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: venv run test bench bundle bundle-test lint clean
+.PHONY: venv run test bench bundle bundle-test lint clean fuzz
 
 $(BIN)/imgen-desktop: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: venv
 test: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Longer property-based fuzzing of the image loader (hypothesis profile "fuzz": 5,000 examples per property).
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=3600 tests/reliability/test_fuzz.py
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py

@@ -31,6 +31,8 @@ BUILTINS = ("digits", "faces", "photos")
 NO_FLIP = ("builtin:digits",)  # datasets whose pictures must not be mirrored
 _FALLBACK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".tga")
 MAX_SIDE = 4096  # enhancement crops come from pictures downscaled to at most this side
+MAX_ASPECT = 32  # pictures longer than this many times their width (or height) are skipped
+DESCRIBE_DECODED = 64  # describe(): files decoded as thumbnails; the rest are read from headers
 CACHE_BUDGET_BYTES = 2 * 2**30  # the in-memory cache of a folder dataset stays under this
 
 LogFn = Callable[[str], None]
@@ -141,12 +143,7 @@ def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: 
     if spec.startswith("builtin:"):
         name = spec.split(":", 1)[1].strip().lower()
         return spec, _builtin_arrays(name), []
-    folder = Path(spec).expanduser()
-    if not folder.exists():
-        raise DatasetError(f"dataset folder not found: {folder}")
-    if not folder.is_dir():
-        raise DatasetError(f"the dataset must be a folder of pictures, not a file: {folder}")
-    files = _find_images(folder)
+    folder, files = _folder_files(spec)
     max_pixels = None
     if min_side and files:
         floor = 4 * min_side * min_side
@@ -154,20 +151,51 @@ def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: 
     pictures, skipped = [], []
     for path in files:
         try:
-            img = _limit_pixels(load_picture(path), max_pixels)
+            img = load_picture(path)
             if img.shape[0] < 1 or img.shape[1] < 1:
                 raise ValueError("empty picture")
-            pictures.append(img)
+            _check_shape(img.shape[1], img.shape[0], path)
+            pictures.append(_limit_pixels(img, max_pixels))
         except Exception as exc:  # noqa: BLE001 - any decoder error means "skip this file"
-            skipped.append(f"{path.name} ({str(exc).strip().splitlines()[0][:80] if str(exc).strip() else type(exc).__name__})")
+            skipped.append(_skip_text(path, exc))
     if skipped and log is not None:
         shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-        log(f"skipped {len(skipped)} unreadable file(s) in {folder}: {shown}")
+        log(f"skipped {len(skipped)} file(s) in {folder} that cannot be used: {shown}")
     if not pictures:
-        if skipped:
-            raise DatasetError(f"none of the {len(skipped)} picture file(s) in {folder} could be read")
-        raise DatasetError(f"no pictures found in {folder} (looked for {', '.join(_FALLBACK_EXTENSIONS[:6])}, ...)")
+        _raise_nothing_usable(folder, skipped)
     return str(folder), pictures, skipped
+
+
+def _folder_files(spec: str) -> tuple[Path, list[Path]]:
+    folder = Path(spec).expanduser()
+    if not folder.exists():
+        raise DatasetError(f"dataset folder not found: {folder}")
+    if not folder.is_dir():
+        raise DatasetError(f"the dataset must be a folder of pictures, not a file: {folder}")
+    return folder, _find_images(folder)
+
+
+def _raise_nothing_usable(folder: Path, skipped: list[str]) -> None:
+    if skipped:
+        raise DatasetError(f"none of the {len(skipped)} picture file(s) in {folder} could be used (e.g. {skipped[0]})")
+    raise DatasetError(f"no pictures found in {folder} (looked for {', '.join(_FALLBACK_EXTENSIONS[:6])}, ...)")
+
+
+class _TooThin(ValueError):
+    pass
+
+
+def _check_shape(width: int, height: int, path: Path) -> None:
+    """Refuse pictures too thin to give training crops (a 300x3 strip): they are skipped."""
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise _TooThin(f"too thin for training ({width}x{height}; at most {MAX_ASPECT}:1)")
+
+
+def _skip_text(path: Path, exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if text.startswith(f"{path.name}: "):  # image errors name the file already
+        text = text[len(path.name) + 2 :]
+    return f"{path.name} ({text[:100]})"
 
 
 def _convert_channels(img: np.ndarray, channels: int) -> np.ndarray:
@@ -198,6 +226,19 @@ def _resize_shorter(img: np.ndarray, side: int, only_down: bool = False, only_up
     return _resize(img, max(side, round(w * scale)), max(side, round(h * scale)))
 
 
+def _fit_for_patches(img: np.ndarray, size: int) -> np.ndarray:
+    """Enhancement crops: upscale pictures smaller than a crop, downscale those longer than
+    MAX_SIDE, but never make the shorter side smaller than the crop (a wide panorama used to end
+    up thinner than its crops)."""
+    img = _resize_shorter(img, size, only_up=True)
+    h, w = img.shape[:2]
+    if max(h, w) > MAX_SIDE:
+        scale = max(MAX_SIDE / max(h, w), size / min(h, w))
+        if scale < 1:
+            img = _resize(img, max(size, round(w * scale)), max(size, round(h * scale)))
+    return img
+
+
 def _center_crop(img: np.ndarray, size: int) -> np.ndarray:
     h, w = img.shape[:2]
     top, left = (h - size) // 2, (w - size) // 2
@@ -211,11 +252,41 @@ def _thumbnail(img: np.ndarray, size: int = 64) -> np.ndarray:
 
 
 def describe(spec: str, max_thumbs: int = 8) -> DatasetInfo:
-    """Count, channels, skipped files and a few thumbnails; DatasetError if nothing is usable."""
-    name, pictures, skipped = _read_source(spec)
-    channels = 1 if all(_is_gray(p) for p in pictures) else 3
-    thumbs = [_thumbnail(p) for p in pictures[:max_thumbs]]
-    return DatasetInfo(name=name, count=len(pictures), channels=channels, skipped=len(skipped), thumbnails=thumbs, skipped_files=skipped[:20])
+    """Count, channels, skipped files and a few thumbnails; DatasetError if nothing is usable.
+
+    A folder is described from the files' headers and small thumbnails (JPEGs decoded at 1/8
+    scale), one file at a time, so memory stays bounded whatever the photos' size: the first
+    :data:`DESCRIBE_DECODED` files are decoded as thumbnails (which also tells gray pictures
+    saved as RGB), the others only have their header read. A file that is damaged past its
+    header is found by training, which skips it and says so.
+    """
+    spec = (spec or "").strip()
+    if spec.startswith("builtin:"):
+        name, pictures, skipped = _read_source(spec)
+        channels = 1 if all(_is_gray(p) for p in pictures) else 3
+        thumbs = [_thumbnail(p) for p in pictures[:max_thumbs]]
+        return DatasetInfo(name=name, count=len(pictures), channels=channels, skipped=len(skipped), thumbnails=thumbs, skipped_files=skipped[:20])
+    from imgen_desktop.core.imageio import load_thumbnail, probe_image
+
+    folder, files = _folder_files(spec)
+    count, gray, thumbs, skipped = 0, True, [], []
+    for i, path in enumerate(files):
+        try:
+            header = probe_image(path)
+            _check_shape(header.width, header.height, path)
+            if i < DESCRIBE_DECODED or len(thumbs) < max_thumbs:
+                thumb = load_thumbnail(path, 64)
+                gray = gray and _is_gray(thumb)
+                if len(thumbs) < max_thumbs:
+                    thumbs.append(thumb)
+            else:
+                gray = gray and header.gray
+            count += 1
+        except Exception as exc:  # noqa: BLE001 - any reader error means "skip this file"
+            skipped.append(_skip_text(path, exc))
+    if not count:
+        _raise_nothing_usable(folder, skipped)
+    return DatasetInfo(name=str(folder), count=count, channels=1 if gray else 3, skipped=len(skipped), thumbnails=thumbs, skipped_files=skipped[:20])
 
 
 # --- the training dataset ----------------------------------------------------------------
@@ -249,8 +320,7 @@ class ImageDataset:
             if task == "generate":  # builtin:photos for generation: patches of a coarser view
                 pictures = [_resize_shorter(p, 4 * size) for p in pictures]
             else:
-                pictures = [_resize_shorter(p, size, only_up=True) for p in pictures]
-                pictures = [p if max(p.shape[:2]) <= MAX_SIDE else _resize_shorter(p, round(min(p.shape[:2]) * MAX_SIDE / max(p.shape[:2]))) for p in pictures]
+                pictures = [_fit_for_patches(p, size) for p in pictures]
             self._pictures = [torch.from_numpy(np.array(p.transpose(2, 0, 1), order="C")) for p in pictures]
             areas = np.array([p.shape[1] * p.shape[2] for p in self._pictures], dtype=np.float64)
             # bigger pictures give more distinct patches: pick pictures in proportion to sqrt(area)

@@ -630,7 +630,7 @@ def expand_inputs(inputs: Sequence[str | Path], tag: str | None = None) -> tuple
     are outputs of another file there (``a_x2.png`` next to ``a.png``) are left out, so
     enhancing a folder into itself does not enhance its own results again.
     """
-    from imgen_desktop.core.imageio import find_images
+    from imgen_desktop.core.imageio import file_problem, find_images
 
     files: list[Path] = []
     missing: list[FileResult] = []
@@ -647,7 +647,7 @@ def expand_inputs(inputs: Sequence[str | Path], tag: str | None = None) -> tuple
         elif p.is_file():
             files.append(p)
         else:
-            missing.append(FileResult(str(p), error=f"file not found: {p}"))
+            missing.append(FileResult(str(p), error=file_problem(p) or f"{p.name}: cannot be read"))
     return files, missing
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from pathlib import Path
+
 from PIL import Image
 
 from imgen_desktop.core.datasets import ImageDataset, describe
@@ -129,3 +131,74 @@ def test_folder_cache_stays_within_memory_budget(tmp_path, monkeypatch):
     h, w = ds._pictures[0].shape[1:]
     assert h * w <= 100 * 150 + 300 and min(h, w) >= 16
     assert abs(w / h - 1.5) < 0.05
+
+
+# --- issue 11: thin pictures, bounded memory while describing -------------------------------
+
+@pytest.mark.parametrize("task", ["denoise", "upscale", "inpaint", "generate"])
+def test_a_thin_picture_is_skipped_with_a_note_not_a_crash(tmp_path, task):
+    rng = np.random.default_rng(4)
+    _write(tmp_path / "thin.png", rng.integers(0, 255, (3, 300, 3), dtype=np.uint8))
+    _write(tmp_path / "ok.png", rng.integers(0, 255, (80, 90, 3), dtype=np.uint8))
+    logs = []
+    ds = ImageDataset(str(tmp_path), 64, task, log=logs.append)
+    assert ds.count == 1 and ds.skipped == 1
+    assert any("thin.png (too thin for training (300x3" in line for line in logs), logs
+    for _ in range(5):
+        assert ds.batch_uint8(4).shape == (4, 3, 64, 64)
+    info = describe(str(tmp_path))
+    assert info.count == 1 and info.skipped == 1 and "thin.png (too thin" in info.skipped_files[0]
+
+
+def test_only_thin_pictures_fail_with_one_clear_line(tmp_path):
+    _write(tmp_path / "strip.png", np.zeros((300, 2), np.uint8))
+    with pytest.raises(DatasetError, match=r"none of the 1 picture file\(s\) .* could be used \(e.g. strip.png \(too thin"):
+        ImageDataset(str(tmp_path), 32, "denoise")
+
+
+def test_a_wide_panorama_keeps_its_shorter_side_at_least_a_crop(tmp_path, monkeypatch):
+    import imgen_desktop.core.datasets as datasets
+
+    monkeypatch.setattr(datasets, "MAX_SIDE", 256)  # a 600x40 panorama is then "too long"
+    _write(tmp_path / "pano.png", np.random.default_rng(5).integers(0, 255, (40, 600, 3), dtype=np.uint8))
+    ds = ImageDataset(str(tmp_path), 32, "upscale")
+    h, w = ds._pictures[0].shape[1:]
+    assert h >= 32 and w <= 600
+    for _ in range(5):
+        assert ds.batch_uint8(3).shape == (3, 3, 32, 32)
+
+
+_DESCRIBE_CHILD = r"""
+import resource, sys, json
+from imgen_desktop.core.datasets import describe
+import numpy, PIL.Image, PIL.JpegImagePlugin, PIL.PngImagePlugin
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+info = describe(sys.argv[1], max_thumbs=8)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"grow_mb": (after - before) / 1024, "count": info.count, "channels": info.channels,
+                  "thumbs": [list(t.shape) for t in info.thumbnails]}))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="ru_maxrss in KB is Linux")
+def test_describe_reads_headers_and_thumbnails_in_bounded_memory(tmp_path):
+    """40 photos of 12 MP: the Train tab used to decode them all at full size (1.85 GB)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    yy, xx = np.mgrid[0:3000, 0:4000]
+    photo = np.stack([(xx // 16) % 256, (yy // 12) % 256, ((xx + yy) // 28) % 256], axis=2).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "p00.jpg", quality=80)
+    for i in range(1, 40):
+        shutil.copyfile(tmp_path / "p00.jpg", tmp_path / f"p{i:02d}.jpg")
+    Image.fromarray(photo[:1500, :2000]).save(tmp_path / "big.png", compress_level=1)  # 3 MP PNG: no draft
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", _DESCRIBE_CHILD, str(tmp_path)], capture_output=True, text=True, env=env, timeout=240)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["count"] == 41 and result["channels"] == 3
+    assert len(result["thumbs"]) == 8 and all(max(t[:2]) == 64 for t in result["thumbs"])
+    assert result["grow_mb"] < 120, result  # one 3 MP PNG decode at most, never 40 x 36 MB

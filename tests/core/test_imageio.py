@@ -1,7 +1,9 @@
 """Image I/O: modes, formats, EXIF orientation, ICC, alpha, 16-bit, bombs, atomic saves."""
 from __future__ import annotations
 
+import errno
 import io
+import os
 import struct
 import subprocess
 import sys
@@ -355,12 +357,14 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     before = target.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
 
-    def broken_save(self, fp, format=None, **kw):
-        Path(fp).write_bytes(b"partial")
-        raise OSError("disk full")
+    real_write = os.write
 
-    monkeypatch.setattr(Image.Image, "save", broken_save)
-    with pytest.raises(ImageError, match="out.png.*disk full"):
+    def write_then_disk_full(fd, data):  # the disk fills after 20 bytes of the new file
+        real_write(fd, bytes(data[:20]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", write_then_disk_full)
+    with pytest.raises(ImageError, match="out.png.*no space left"):
         save_image(photo_from_array(_rgb(9, 9)), target)
     assert target.read_bytes() == before  # the old file is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]  # no temporary left behind
@@ -522,3 +526,194 @@ def _png16_rgb(rgb16: np.ndarray) -> bytes:
     raw = b"".join(b"\x00" + rgb16[y].astype(">u2").tobytes() for y in range(h))
     ihdr = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# --- issue 11: full disks, hostile files, library noise -------------------------------------
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".tif"])
+def test_full_disk_is_an_error_never_a_truncated_saved_file(tmp_path, monkeypatch, ext):
+    """Pillow's JPEG optimize=True used to swallow ENOSPC: a truncated file and "saved"."""
+    photo = photo_from_array(RNG.integers(0, 256, (120, 160, 3), dtype=np.uint8))
+    real_write = os.write
+    budget = {"left": 300}
+
+    def write_until_full(fd, data):
+        if budget["left"] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = min(len(data), budget["left"])
+        budget["left"] -= n
+        return real_write(fd, bytes(data[:n]))
+
+    monkeypatch.setattr(os, "write", write_until_full)
+    target = tmp_path / f"out{ext}"
+    with pytest.raises(ImageError, match=rf"out\{ext}: could not be written \(no space left"):
+        save_image(photo, target)
+    assert list(tmp_path.iterdir()) == []  # neither a truncated file nor a temporary one
+
+
+def test_a_silently_short_write_is_caught_before_the_rename(tmp_path, monkeypatch):
+    """A file system that claims to have written what it dropped: the size check catches it."""
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[: len(data) // 2])) and len(data))
+    target = tmp_path / "out.jpg"
+    target.write_bytes(b"previous")
+    with pytest.raises(ImageError, match="out.jpg: could not be written"):
+        save_image(photo_from_array(_rgb(64, 64)), target)
+    assert target.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jpg"]
+
+
+def test_a_written_file_that_does_not_read_back_is_not_renamed(tmp_path, monkeypatch):
+    photo = photo_from_array(_rgb(32, 32))
+    real_encode = imageio.encode_image
+    monkeypatch.setattr(imageio, "encode_image", lambda *a, **k: real_encode(*a, **k)[:-40])  # a broken encoder
+    with pytest.raises(ImageError, match="out.png: the written file does not read back"):
+        save_image(photo, tmp_path / "out.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_float_tiff_with_nan_and_inf_is_not_black(tmp_path):
+    ramp = np.linspace(0.0, 1.0, 64, dtype=np.float32).reshape(8, 8)
+    ramp[2, 3], ramp[4, 4], ramp[5, 1] = np.nan, np.inf, -np.inf
+    Image.fromarray(ramp, mode="F").save(tmp_path / "f.tif")
+    photo = load_image(tmp_path / "f.tif")
+    assert photo.bit_depth == 16
+    gray = photo.pixels[:, :, 0].astype(np.int64)
+    expected = np.rint(np.nan_to_num(ramp, nan=0.0, posinf=1.0, neginf=0.0) * 65535).astype(np.int64)
+    np.testing.assert_array_equal(gray, expected)
+    assert any("NaN or infinite" in note for note in photo.notes)
+
+
+def test_float_tiff_with_no_finite_pixel_is_refused(tmp_path):
+    Image.fromarray(np.full((4, 4), np.nan, dtype=np.float32), mode="F").save(tmp_path / "nan.tif")
+    with pytest.raises(ImageError, match="nan.tif: .*no finite pixel"):
+        load_image(tmp_path / "nan.tif")
+
+
+def _load_in_thread(path):
+    """Load in a thread that is abandoned (and unblocked) if it hangs; returns the outcome."""
+    import threading
+
+    out = {}
+
+    def run():
+        try:
+            out["photo"] = load_image(path)
+        except Exception as exc:  # noqa: BLE001 - the test looks at what came out
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():  # it opened the FIFO and blocks: unblock it, then fail
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        thread.join(5)
+        pytest.fail(f"loading {path.name} hung")
+    return out
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_like_an_image_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+    out = _load_in_thread(fifo)
+    assert "photo.png: is not a regular file (a named pipe (FIFO))" in str(out.get("error"))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+def test_a_device_and_odd_paths_get_accurate_messages(tmp_path):
+    with pytest.raises(ImageError, match=r"null: is not a regular file \(a character device\)"):
+        load_image("/dev/null")
+    (tmp_path / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    with pytest.raises(ImageError, match=r"gone.png: is a broken link \(it points to .*nowhere.png"):
+        load_image(tmp_path / "gone.png")
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    with pytest.raises(ImageError, match="loop.png: is a link that points to itself"):
+        load_image(tmp_path / "loop.png")
+    (tmp_path / "album.png").mkdir()
+    with pytest.raises(ImageError, match="album.png: is a folder"):
+        load_image(tmp_path / "album.png")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ImageError, match=r"empty.jpg: the file is empty \(0 bytes\)"):
+        load_image(tmp_path / "empty.jpg")
+    with pytest.raises(ImageError, match="missing.png: file not found"):
+        load_image(tmp_path / "missing.png")
+    assert imageio.file_problem(tmp_path / "album.png") == "album.png: is a folder, not an image file"
+    good = _save_pil(Image.fromarray(_rgb()), tmp_path / "good.png")
+    assert imageio.file_problem(good) is None
+    (tmp_path / "link.png").symlink_to(good)
+    assert load_image(tmp_path / "link.png").size == (5, 6)  # a working link is fine
+
+
+def _damaged_tiff() -> bytes:
+    data = bytearray(_encode_kw(Image.fromarray(_rgb(64, 64)), "TIFF", compression="tiff_deflate"))
+    mid = len(data) // 2
+    data[mid : mid + 20] = bytes(range(20))
+    return bytes(data)
+
+
+def _encode_kw(im, fmt, **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def test_libtiff_lines_become_the_reason_not_stderr_noise(tmp_path, capfd):
+    (tmp_path / "bad.tif").write_bytes(_damaged_tiff())
+    with pytest.raises(ImageError, match=r"bad.tif: the file is damaged or truncated \(ZIPDecode: Decoding error"):
+        load_image(tmp_path / "bad.tif")
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_pillow_warnings_and_logs_never_reach_stderr(tmp_path, capfd):
+    data = _encode_kw(Image.fromarray(_rgb(40, 40)), "TIFF")
+    (tmp_path / "short.tif").write_bytes(data[: len(data) - 30])  # "Truncated File Read" warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # even -W error must not turn them into tracebacks
+        with pytest.raises(ImageError, match="short.tif"):
+            load_image(tmp_path / "short.tif")
+    import logging
+
+    logging.getLogger("PIL.TiffImagePlugin").error("a libtiff-ish complaint")  # what Pillow logs on odd TIFFs
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_tiff_save_noise_is_captured(tmp_path, capfd):
+    save_image(photo_from_array(_rgb(16, 16)), tmp_path / "ok.tif")
+    assert load_image(tmp_path / "ok.tif").size == (16, 16)
+    assert capfd.readouterr().err == ""
+
+
+def test_png_with_a_2mb_icc_profile_reopens_with_the_profile(tmp_path):
+    icc = _srgb_icc()
+    big = icc + np.random.default_rng(1).integers(0, 256, 2 * 2**20, dtype=np.uint8).tobytes()  # incompressible
+    photo = photo_from_array(_rgb(8, 8), icc=big)
+    for ext in (".png", ".tif", ".jpg", ".webp"):
+        save_image(photo, tmp_path / f"big{ext}")
+        again = load_image(tmp_path / f"big{ext}")
+        assert again.icc == big, ext
+
+
+def test_animated_images_use_the_first_frame_and_say_so(tmp_path):
+    frames = [Image.fromarray(np.full((4, 4, 3), v, dtype=np.uint8)) for v in (30, 220)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:], lossless=True)
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    for name in ("anim.webp", "anim.gif"):
+        photo = load_image(tmp_path / name)
+        assert abs(int(photo.pixels.mean()) - 30) <= 2, name
+        assert photo.notes == [f"{name} has several frames: the first frame is used"]
+    assert load_image(_save_pil(Image.fromarray(_rgb()), tmp_path / "still.png")).notes == []
+
+
+def test_unexpected_exceptions_inside_pillow_become_image_errors(tmp_path, monkeypatch):
+    import PIL.PngImagePlugin as png
+
+    def explode(self, *a, **k):
+        raise struct.error("unpack requires a buffer of 4 bytes")
+
+    monkeypatch.setattr(png.PngImageFile, "_open", explode)
+    with pytest.raises(ImageError, match=r"x.png: the file is damaged or truncated \(it starts like a PNG file"):
+        load_image_bytes(_encode(Image.fromarray(_rgb()), "PNG"), "x.png")
