@@ -6,13 +6,14 @@ checkerboard) never hard-code them: they read :func:`colors` and re-style themse
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from imgen_desktop.ui.settings import app_settings
+from imgen_desktop.ui.settings import read_str, write_value
 
 THEMES = ("system", "dark", "light")
 
@@ -104,8 +105,7 @@ def theme_notifier() -> ThemeNotifier:
 
 
 def current_theme() -> str:
-    value = str(app_settings().value("ui/theme", "dark"))
-    return value if value in THEMES else "dark"
+    return read_str("ui/theme", "dark", THEMES)
 
 
 def apply_theme(app: QApplication, theme: str | None = None) -> str:
@@ -118,11 +118,31 @@ def apply_theme(app: QApplication, theme: str | None = None) -> str:
         app.setPalette(_palette(_LIGHT))
     else:
         app.setPalette(app.style().standardPalette())
-    s = app_settings()
-    s.setValue("ui/theme", theme)
-    s.sync()
+    c = colors(app)
+    _configure_plots(c)
+    # A widget with a style sheet keeps the palette it had when the sheet was last applied
+    # (Qt resolves it once): re-apply every sheet so those widgets follow the switch too.
+    for widget in app.allWidgets():
+        sheet = widget.styleSheet()
+        if sheet:
+            widget.setStyleSheet(sheet)
+    write_value("ui/theme", theme)
     theme_notifier().sigThemeChanged.emit(theme)
     return theme
+
+
+def _configure_plots(c: ThemeColors) -> None:
+    """pyqtgraph's global defaults, so plots created from now on match the palette."""
+    try:
+        import pyqtgraph as pg
+    except ImportError:  # pragma: no cover - a hard dependency
+        return
+    pg.setConfigOptions(background=c.base, foreground=c.muted)
+
+
+def coloured(text: str, role: str = "bad") -> str:
+    """``text`` (escaped) as rich text in the theme colour ``role`` ("bad", "warn", "ok", "muted")."""
+    return f"<span style='color:{getattr(colors(), role)}'>{html.escape(text)}</span>"
 
 
 def is_dark(app: QApplication | None = None) -> bool:
