@@ -25,6 +25,8 @@ from imgen_desktop.ui.workers import WorkerPool
 class TileGrid(QWidget):
     """Images in a grid, crisply scaled; click tiles to select (at most two)."""
 
+    EMPTY = "Select a model trained to generate pictures (task “generate”) to see its pictures here."
+
     sigSelectionChanged = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -33,7 +35,7 @@ class TileGrid(QWidget):
         self.images: list[np.ndarray] = []
         self._qimages = []
         self.selected: list[int] = []
-        self.placeholder = "Pick a model trained to generate pictures to see its samples here."
+        self.placeholder = self.EMPTY
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 200)
 
@@ -196,6 +198,8 @@ class GenerateView(QWidget):
         self.interpolation = None
         self._set_enabled(False)
         self._set_title()
+        self.tiles.placeholder = TileGrid.EMPTY if not name else f"Loading “{name}” and making its pictures…"
+        self.tiles.update()
         if not name:
             self.set_message("")
             return

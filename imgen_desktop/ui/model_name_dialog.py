@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 NAME_RULE = "A name can use letters, digits, spaces and . _ + - (up to 100 characters) and starts with a letter or digit."
@@ -61,16 +61,18 @@ class ModelNameDialog(QDialog):
         self.edit = QLineEdit(initial, self)
         self.edit.setObjectName("modelNameEdit")
         self.edit.selectAll()
+        self.edit.setMinimumWidth(420)
         layout.addWidget(self.edit)
-        row = QHBoxLayout()
         self.message = QLabel("", self)
         self.message.setObjectName("modelNameMessage")
         self.message.setWordWrap(True)
-        row.addWidget(self.message, 1)
+        layout.addWidget(self.message)
+        row = QHBoxLayout()
         self.suggest_button = QPushButton("", self)
         self.suggest_button.setObjectName("useFreeNameButton")
         self.suggest_button.clicked.connect(self._on_suggestion_used)
-        row.addWidget(self.suggest_button, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.suggest_button)
+        row.addStretch(1)
         layout.addLayout(row)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -80,7 +82,6 @@ class ModelNameDialog(QDialog):
         layout.addWidget(self.buttons)
         self.edit.textChanged.connect(self._on_name_changed)
         self._on_name_changed(initial)
-        self.setMinimumWidth(420)
 
     def name(self) -> str:
         return self.edit.text().strip()
@@ -96,6 +97,7 @@ class ModelNameDialog(QDialog):
         self.suggest_button.setText(f"Use “{self._suggestion}”")
         self.suggest_button.setVisible(taken)
         self.ok_button.setEnabled(not problem and text.strip() != (self._current or ""))
+        self.adjustSize()  # room for the message (it wraps)
 
     def _on_suggestion_used(self) -> None:
         if self._suggestion:
