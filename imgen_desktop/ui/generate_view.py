@@ -331,6 +331,9 @@ class GenerateView(QWidget):
         if tag != self._request:
             return
         self.set_message(message, "bad")
+        if self._model is None:
+            self.tiles.placeholder = "This model could not be loaded (the reason is below)."
+            self.tiles.update()
         self._set_enabled(self._model is not None)
         self.sigBusy.emit(False)
 

@@ -1,9 +1,8 @@
 """The Models area (``modelsPanel``): the user's models and the built-in ones as a table, and a
 Generate view. Every change goes through core's ModelStore (the CLI's ``imgen models`` code).
 
-Reading model headers imports torch (safetensors' torch binding), so listing runs in a worker
-thread; the folder is watched so models that appear (a finished training, a CLI import) show
-up by themselves.
+Listing reads every file's header, so it runs in a worker thread; the folder is watched so
+models that appear (a finished training, a CLI import) show up by themselves.
 """
 from __future__ import annotations
 
@@ -385,7 +384,10 @@ class ModelsPanel(QWidget):
         try:
             info = self._store().import_file(path, name)
         except Exception as exc:  # noqa: BLE001
-            self._error(f"Could not import {Path(path).name}: {error_text(exc)}")
+            if self._taken(name):  # taken meanwhile (a CLI import, a training that just ended): ask again
+                self.import_model(path, name)
+            else:
+                self._error(f"Could not import {Path(path).name}: {error_text(exc)}")
             return
         self.refresh_now()
         self.select(info.name)
