@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self.paste_action = QAction("&Paste image", self, shortcut=QKeySequence.StandardKey.Paste)
         self.paste_action.triggered.connect(self._on_paste)
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(self.quit)
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.open_folder_action)
         file_menu.addMenu(self.recent_menu)
@@ -284,10 +284,21 @@ class MainWindow(QMainWindow):
         s.setValue("window/tab", self.tabs.currentIndex())
         s.sync()
 
-    def _may_close(self) -> bool:
-        """Ask about what closing would lose (an unsaved result, a training run); True = close."""
+    def quit(self) -> bool:
+        """File → Quit: close the window, asking first about what would be lost; True if closed."""
+        self._user_close = True
+        try:
+            return self.close()
+        finally:
+            self._user_close = False
+
+    def _may_close(self, by_user: bool) -> bool:
+        """Ask about what closing would lose (an unsaved result, a training run); True = close.
+
+        The unsaved result is asked about when the user closes (Quit, the window's close button),
+        not when code closes the window; a running training is always asked about."""
         confirm = getattr(self.canvas, "confirm_discard", None)
-        if confirm is not None and not confirm():
+        if by_user and confirm is not None and not confirm():
             return False
         if self.train_panel.is_training():
             answer = QMessageBox.question(
@@ -303,7 +314,7 @@ class MainWindow(QMainWindow):
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        if not self._may_close():
+        if not self._may_close(event.spontaneous() or getattr(self, "_user_close", False)):
             event.ignore()
             return
         self.canvas.shutdown()

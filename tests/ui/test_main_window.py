@@ -287,8 +287,30 @@ def test_quit_asks_about_an_unsaved_result_and_a_running_training(main_window, m
     stopped = []
     monkeypatch.setattr(window.train_panel, "stop_and_wait", lambda: stopped.append(True))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append("training") or QMessageBox.StandardButton.No)
-    window.close()
+    _action(_menu(window, "File"), "Quit").trigger()
     assert window.isVisible() and asked[-2:] == ["result", "training"] and not stopped
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    window.close()
-    assert not window.isVisible() and stopped == [True]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append("training") or QMessageBox.StandardButton.Yes)
+    del asked[:]
+    window.close()  # closed by code (not the user): only the training is asked about
+    assert not window.isVisible() and stopped == [True] and asked == ["training"]
+
+
+def test_quit_with_a_real_unsaved_result_asks_save_discard_cancel(main_window, qtbot, tmp_path):
+    from enhance_helpers import answer_box, apply_and_wait, choose_upscale_x2, png
+
+    window = main_window()
+    canvas = window.canvas
+    with qtbot.waitSignal(canvas.sigPhotoLoaded, timeout=30_000):
+        window.open_paths([str(png(tmp_path / "small.png", 24, 16))])
+    choose_upscale_x2(canvas, qtbot)
+    apply_and_wait(canvas, qtbot)
+    assert canvas.has_unsaved_result()
+    seen: list[str] = []
+    timer = answer_box(qtbot, "discardBox", QMessageBox.StandardButton.Cancel, seen)
+    _action(_menu(window, "File"), "Quit").trigger()
+    timer.stop()
+    assert seen and window.isVisible()  # asked; Cancel keeps the window and the result
+    timer = answer_box(qtbot, "discardBox", QMessageBox.StandardButton.Discard)
+    assert window.quit() is True
+    timer.stop()
+    assert not window.isVisible()
