@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMenu, QWidget
 
 ROLES = QPalette.ColorRole
 PAIRS = ((ROLES.WindowText, ROLES.Window), (ROLES.Text, ROLES.Base), (ROLES.ButtonText, ROLES.Button),
@@ -52,6 +52,12 @@ def test_dark_light_dark_live(main_window, qtbot, imgen_home):
     app = QApplication.instance()
     panel = window.findChild(QWidget, "modelsPanel")
     qtbot.waitUntil(lambda: panel.table.rowCount() >= 4, timeout=30_000)  # the built-ins
+    probe = QLabel("a label with a style sheet of its own", window)  # as any panel may have
+    probe.setObjectName("sheetProbe")
+    probe.setStyleSheet("QLabel { padding: 2px; }")
+    window.statusBar().addWidget(probe)
+    with qtbot.waitSignal(theme_notifier().sigThemeChanged, timeout=5000):
+        _theme_action(window, "Dark").trigger()  # every widget styles itself for dark once
     dark = _snapshot(window)
     styled = [w for w in window.findChildren(QWidget) if w.styleSheet()]
     assert styled, "the window has style-sheeted widgets (the canvas page, the Start button …)"
@@ -72,10 +78,14 @@ def test_dark_light_dark_live(main_window, qtbot, imgen_home):
         table = panel.table
         assert table.palette().color(ROLES.Base).name() == c.base
         assert table.palette().color(ROLES.Text).name() == c.text
-        # (those two paint fixed colours of their own, which work on either palette)
-        followers = [w for w in styled if w.objectName() not in ("startButton", "canvasError")]
-        assert all(w.palette().color(ROLES.Window).name() == c.window for w in followers), \
-            [(w.objectName(), w.palette().color(ROLES.Window).name()) for w in followers]
+        # style-sheeted widgets keep none of the other palette's colours (Qt freezes the palette
+        # a sheet was applied with; the switch must re-apply them)
+        other = _DARK if c is _LIGHT else _LIGHT
+        stale = {other.window, other.base, other.banner_info, other.banner_error}
+        left = [(w.objectName(), w.palette().color(ROLES.Window).name()) for w in styled
+                if w.palette().color(ROLES.Window).name() in stale]
+        assert not left, left
+        assert probe.palette().color(ROLES.Window).name() == c.window
         # new plots get the theme's colours
         assert QColor(pg.getConfigOption("background")).name() == c.base
         assert QColor(pg.getConfigOption("foreground")).name() == c.muted
