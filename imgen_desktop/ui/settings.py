@@ -14,6 +14,7 @@ from typing import Iterable
 from PySide6.QtCore import QByteArray, QSettings
 
 from imgen_desktop.core.paths import settings_path
+from imgen_desktop.core.tasks import FAMILY_LIST, TASK_LIST
 
 RECENT_KEY = "files/recent"
 RECENT_MAX = 10
@@ -160,6 +161,9 @@ _SCHEMA: dict[str, tuple] = {
     "enhance/quality": ("int", 1, 100),
     "enhance/model": ("str", None),
     "train/dataset": ("str", None),
+    "train/family": ("str", tuple(f.name for f in FAMILY_LIST)),
+    "train/task": ("str", tuple(t.name for t in TASK_LIST)),
+    "train/preset": ("str", None),
     RECENT_KEY: ("list",),
 }
 

@@ -131,6 +131,11 @@ quality=high
 model=@Invalid()
 [files]
 recent=42
+[train]
+family=zzz
+task=@Variant(garbage)
+preset=no such preset
+dataset=@Invalid()
 [folders]
 open=@ByteArray(\\0\\x1)
 """
