@@ -1,6 +1,8 @@
 """Entry points: the GUI (``imgen-desktop``, ``python -m imgen_desktop``) and create_main_window().
 
-torch is imported lazily, after the window is painted, so the window appears fast.
+torch is imported lazily, after the window is painted, so the window appears fast. The Qt set-up
+itself lives in :mod:`imgen_desktop.ui.application` (which ``selftest`` uses too, so the two
+modules do not import each other).
 """
 from __future__ import annotations
 
@@ -8,34 +10,14 @@ import os
 import sys
 from typing import Sequence
 
-from imgen_desktop import APP_ID, APP_NAME, __version__
-
-
-def _ensure_app():
-    from PySide6.QtGui import QGuiApplication, QIcon
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName("Imgen")
-    app.setApplicationVersion(__version__)
-    QGuiApplication.setDesktopFileName(APP_ID)
-    from imgen_desktop.core.paths import resource_path
-
-    icon = resource_path("icons", "imgen-desktop.png")
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
-    return app
+from imgen_desktop import APP_NAME, __version__
 
 
 def create_main_window():
     """The main window, built but not shown (a QApplication is created if needed)."""
-    _ensure_app()
-    from imgen_desktop.ui.main_window import MainWindow
+    from imgen_desktop.ui.application import create_main_window as _create
 
-    return MainWindow()
+    return _create()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,17 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--version" in argv:
         print(f"{APP_NAME} {__version__}")
         return 0
-    app = _ensure_app()
-    from imgen_desktop.ui.main_window import MainWindow
-    from imgen_desktop.ui.theme import apply_theme
-
-    apply_theme(app)
-    window = MainWindow()
+    window = create_main_window()
     window.show()
     files = [a for a in argv if not a.startswith("-") and os.path.exists(a)]
     if files:
         window.open_paths(files)
-    return app.exec()
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance().exec()
 
 
 if __name__ == "__main__":

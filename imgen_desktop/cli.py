@@ -270,7 +270,7 @@ def _cmd_generate(args) -> int:
     from pathlib import Path
 
     from imgen_desktop.core.errors import ImgenError
-    from imgen_desktop.core.generate import load_generator, make_grid
+    from imgen_desktop.core.generate import load_generator, save_images
 
     if args.n < 1:
         raise ImgenError("-n must be at least 1")
@@ -280,18 +280,11 @@ def _cmd_generate(args) -> int:
     else:
         images = gen.sample(args.n, args.seed)
     out = Path(args.output)
+    save_images(images, out, args.seed, args.interpolate)  # the Generate view saves through it too
     if out.suffix.lower() == ".png":
-        columns = len(images) if args.interpolate else 0
-        _save_png(make_grid(images, columns), out)
         print(f"wrote a grid of {len(images)} image(s) to {out}")
-        return 0
-    if out.exists() and not out.is_dir():
-        raise ImgenError(f"{out} exists and is not a folder; give a folder or a .png file name")
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "interp" if args.interpolate else "sample"
-    for i, img in enumerate(images):
-        _save_png(img, out / f"{stem}_{args.seed}_{i:04d}.png")
-    print(f"wrote {len(images)} image(s) to {out}/")
+    else:
+        print(f"wrote {len(images)} image(s) to {out}/")
     return 0
 
 

@@ -182,7 +182,7 @@ class SelfTest:
         from PySide6.QtCore import QCoreApplication, QEventLoop
         from PySide6.QtWidgets import QApplication
 
-        from imgen_desktop.app import create_main_window
+        from imgen_desktop.ui.application import create_main_window
 
         start = time.perf_counter()
         window = create_main_window()

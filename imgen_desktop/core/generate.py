@@ -1,4 +1,10 @@
-"""Sampling from a trained generative model (task ``generate``) and making image grids."""
+"""Sampling from a trained generative model (task ``generate``), image grids, and saving them.
+
+Picture ``i`` of ``sample(n, seed)`` is the picture of seed ``seed + i`` (each has its own
+latent), so a grid in the app, ``imgen generate --seed S`` and an interpolation between two
+tiles all agree. :func:`save_images` is the one writer the CLI and the Generate view share: an
+output ending ``.png`` is one grid sheet, anything else a folder of numbered PNGs.
+"""
 from __future__ import annotations
 
 import math
@@ -7,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from imgen_desktop.core.errors import ModelError
+from imgen_desktop.core.errors import ImgenError, ModelError
 
 
 def make_grid(images: np.ndarray, columns: int = 0, padding: int = 2, background: int = 24) -> np.ndarray:
@@ -58,8 +64,8 @@ class GeneratorModel:
     def _latents(self, n: int, seed: int):
         import torch
 
-        gen = torch.Generator().manual_seed(int(seed))
-        return torch.randn((n, *self.latent_shape), generator=gen)
+        zs = [torch.randn(self.latent_shape, generator=torch.Generator().manual_seed(int(seed) + i)) for i in range(n)]
+        return torch.stack(zs) if zs else torch.zeros((0, *self.latent_shape))
 
     def _decode(self, z) -> np.ndarray:
         import torch
@@ -73,7 +79,7 @@ class GeneratorModel:
         return np.concatenate(out) if out else np.zeros((0, 1, 1, 1), np.uint8)
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        """``n`` new pictures as uint8 (N, H, W, C); the same seed gives the same pictures."""
+        """``n`` new pictures as uint8 (N, H, W, C): those of seeds ``seed`` … ``seed + n - 1``."""
         if n < 1:
             raise ModelError("the number of images must be at least 1")
         return self._decode(self._latents(n, seed))
@@ -109,3 +115,49 @@ def load_generator(spec: str, device: str = "cpu") -> GeneratorModel:
     dev = resolve_device(device)
     net, meta = load_network(path, str(dev))
     return GeneratorModel(net, meta, dev)
+
+
+# --- saving (the CLI and the Generate view) ---------------------------------------------------
+
+def write_png(image: np.ndarray, path: str | Path) -> Path:
+    """One uint8 (H, W, C) picture to ``path`` as PNG, atomically."""
+    from PIL import Image
+
+    from imgen_desktop.core.atomic import atomic_path
+
+    array = np.asarray(image, dtype=np.uint8)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            Image.fromarray(array).save(tmp, format="PNG")
+    except OSError as exc:
+        raise ImgenError(f"could not write {path} ({exc.strerror or exc})") from None
+    return path
+
+
+def file_names(n: int, seed: int = 0, interpolate: bool = False) -> list[str]:
+    """The names a folder of ``n`` pictures gets: ``sample_<seed>_<i>.png`` (``interp_…`` for a path)."""
+    stem = "interp" if interpolate else "sample"
+    return [f"{stem}_{int(seed)}_{i:04d}.png" for i in range(n)]
+
+
+def save_images(images: np.ndarray, out: str | Path, seed: int = 0, interpolate: bool = False) -> list[Path]:
+    """``out`` ending ``.png``: one grid sheet (one row for an interpolation); otherwise a folder
+    of one PNG per picture (see :func:`file_names`). Every file is written atomically; returns them."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if len(images) == 0:
+        raise ImgenError("there are no pictures to save")
+    out = Path(out)
+    if out.suffix.lower() == ".png":
+        return [write_png(make_grid(images, len(images) if interpolate else 0), out)]
+    if out.exists() and not out.is_dir():
+        raise ImgenError(f"{out} exists and is not a folder; give a folder or a .png file name")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImgenError(f"could not create the folder {out} ({exc.strerror or exc})") from None
+    return [write_png(img, out / name) for img, name in zip(images, file_names(len(images), seed, interpolate))]

@@ -1,14 +1,16 @@
 """The Generate view (``generateView``): new pictures from a generative model, reseed,
-interpolate between two of them, save. Loading and sampling run off the GUI thread."""
+interpolate between two of them, save. Loading, sampling and saving run off the GUI thread;
+saving goes through core.generate.save_images, the code (and file names) of ``imgen generate``."""
 from __future__ import annotations
 
+import html
 import math
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
@@ -16,11 +18,14 @@ from PySide6.QtWidgets import (
 
 from imgen_desktop.ui.sample_grid import ImageView, to_qimage
 from imgen_desktop.ui.settings import last_folder, remember_folder
+from imgen_desktop.ui.theme import colors, coloured, theme_notifier
 from imgen_desktop.ui.workers import WorkerPool
 
 
 class TileGrid(QWidget):
     """Images in a grid, crisply scaled; click tiles to select (at most two)."""
+
+    EMPTY = "Select a model trained to generate pictures (task “generate”) to see its pictures here."
 
     sigSelectionChanged = Signal(list)
 
@@ -30,7 +35,7 @@ class TileGrid(QWidget):
         self.images: list[np.ndarray] = []
         self._qimages = []
         self.selected: list[int] = []
-        self.placeholder = "Pick a model trained to generate pictures to see its samples here."
+        self.placeholder = self.EMPTY
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 200)
 
@@ -89,7 +94,7 @@ class TileGrid(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, rect.width() < img.width())
             painter.drawImage(rect, img)
             if i in self.selected:
-                painter.setPen(QPen(QColor("#ffb020"), 3))
+                painter.setPen(QPen(QColor(colors().accent), 3))
                 painter.drawRect(rect.adjusted(-2, -2, 2, 2))
                 painter.drawText(rect.adjusted(4, 2, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                                  "AB"[self.selected.index(i)])
@@ -100,6 +105,8 @@ class GenerateView(QWidget):
     """Samples from one generate model: a grid of single-seed tiles, reseed, interpolate, save."""
 
     sigBusy = Signal(bool)
+    sigSaved = Signal(list)  # the paths written
+    RESAMPLE_DELAY_MS = 250  # after the picture count changes (typing "16" is two changes)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,9 +115,11 @@ class GenerateView(QWidget):
         self._model = None  # core.generate.GeneratorModel (lives in worker threads only for compute)
         self._model_name: str | None = None
         self._request = 0
+        self._message = ("", "")
         self.seed = 0
         self.seeds: list[int] = []
         self.interpolation: np.ndarray | None = None
+        self.interpolation_seeds: tuple[int, int] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel("<b>Generate</b>", self)
@@ -134,7 +143,12 @@ class GenerateView(QWidget):
         self.count_spin.setObjectName("generateCount")
         self.count_spin.setRange(1, 64)
         self.count_spin.setValue(16)
-        self.count_spin.setToolTip("How many pictures to generate")
+        self.count_spin.setToolTip("How many pictures to generate (they change as you change the number)")
+        self._resample = QTimer(self)
+        self._resample.setSingleShot(True)
+        self._resample.setInterval(self.RESAMPLE_DELAY_MS)
+        self._resample.timeout.connect(self._sample)
+        self.count_spin.valueChanged.connect(self._on_count_changed)
         row.addWidget(self.count_spin)
         self.reseed_button = QPushButton("Reseed", self)
         self.reseed_button.setObjectName("reseedButton")
@@ -146,34 +160,50 @@ class GenerateView(QWidget):
         self.interp_button.setToolTip("Show the path in latent space between the two selected pictures (A → B)")
         self.interp_button.clicked.connect(lambda: self.interpolate())
         row.addWidget(self.interp_button)
-        self.save_button = QPushButton("Save images…", self)
-        self.save_button.setObjectName("saveImagesButton")
-        self.save_button.setToolTip("Save the pictures (and the interpolation, if shown) as PNG files in a folder")
-        self.save_button.clicked.connect(self._on_save)
-        row.addWidget(self.save_button)
         row.addStretch(1)
         layout.addLayout(row)
+        save_row = QHBoxLayout()
+        self.save_grid_button = QPushButton("Save grid…", self)
+        self.save_grid_button.setObjectName("saveGridButton")
+        self.save_grid_button.setToolTip("Save the pictures as one PNG sheet (as imgen generate -o FILE.png)")
+        self.save_grid_button.clicked.connect(self._on_save_grid)
+        save_row.addWidget(self.save_grid_button)
+        self.save_button = QPushButton("Save images to folder…", self)
+        self.save_button.setObjectName("saveImagesButton")
+        self.save_button.setToolTip("Save each picture as its own PNG in a folder (as imgen generate -o FOLDER), "
+                                    "and the interpolation, if shown")
+        self.save_button.clicked.connect(self._on_save_folder)
+        save_row.addWidget(self.save_button)
+        save_row.addStretch(1)
+        layout.addLayout(save_row)
         self.status = QLabel("", self)
         self.status.setObjectName("generateStatus")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)
         self._set_enabled(False)
 
     # --- public ---------------------------------------------------------------------------
+    def model_name(self) -> str | None:
+        return self._model_name
+
     def set_model(self, name: str | None, path: str | None = None) -> None:
         """Show samples of store model ``name`` (or clear with None). Loads in a worker."""
         self._request += 1
+        self._resample.stop()
         self._model, self._model_name = None, name
+        self.seeds = []
         self.tiles.set_images([])
         self.strip.hide()
         self.interpolation = None
         self._set_enabled(False)
+        self._set_title()
+        self.tiles.placeholder = TileGrid.EMPTY if not name else f"Loading “{name}” and making its pictures…"
+        self.tiles.update()
         if not name:
-            self.title.setText("<b>Generate</b>")
-            self.status.setText("")
+            self.set_message("")
             return
-        self.title.setText(f"<b>Generate</b> — {name}")
-        self.status.setText("loading the model…")
+        self.set_message("Loading the model…")
         spec = path or name
         n, seed = self.count_spin.value(), self.seed
 
@@ -181,9 +211,19 @@ class GenerateView(QWidget):
             from imgen_desktop.core.generate import load_generator
 
             model = load_generator(spec, "cpu")
-            return model, [model.sample(1, seed + i)[0] for i in range(n)]
+            return model, model.sample(n, seed)
         self.sigBusy.emit(True)
-        self._pool.start(load_and_sample, on_done=self._on_loaded, on_error=self._on_error, tag=self._request)
+        self._pool.start(load_and_sample, on_done=self._on_loaded, on_error=self._on_error, tag=self._request,
+                         context="Could not load the model")
+
+    def model_renamed(self, name: str, path: str | None = None) -> None:
+        """The model shown was renamed: show the new name, keep the pictures."""
+        self._model_name = name
+        self._set_title()
+
+    def set_message(self, text: str, role: str = "") -> None:
+        self._message = (text, role)
+        self.status.setText(coloured(text, role) if role else html.escape(text))
 
     def reseed(self) -> None:
         if self._model is None:
@@ -197,68 +237,81 @@ class GenerateView(QWidget):
         sel = self.tiles.selected if len(self.tiles.selected) == 2 else [0, 1]
         a, b = self.seeds[sel[0]], self.seeds[sel[1]]
         model = self._model
-        self._run(lambda: model.interpolate(a, b, steps), self._on_interpolated, f"interpolating seed {a} → {b}…")
+        self.interpolation_seeds = (a, b)
+        self._run(lambda: model.interpolate(a, b, steps), self._on_interpolated, f"Interpolating seed {a} → {b}…")
 
-    def save_images(self, folder: str | Path) -> list[Path]:
-        """Write the tiles (and interpolation frames) as PNGs into ``folder``; returns the paths."""
-        from PySide6.QtGui import QImage
+    def save(self, out: str | Path) -> None:
+        """Save in a worker, as ``imgen generate -o OUT`` does: OUT ``*.png`` is one grid sheet,
+        anything else a folder of PNGs (with the interpolation frames too, if shown).
+        ``sigSaved(paths)`` when written; an error shows in the status line."""
+        if not self.tiles.images:
+            return
+        images, seed, interp = np.stack(self.tiles.images), self.seeds[0], self.interpolation
+        a = self.interpolation_seeds[0] if self.interpolation_seeds else seed
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        base = self._model_name or "sample"
-        written = []
-        for seed, img in zip(self.seeds, self.tiles.images):
-            path = folder / f"{base}-seed{seed}.png"
-            if not to_qimage(img).save(str(path)):
-                raise OSError(f"could not write {path}")
-            written.append(path)
-        if self.interpolation is not None:
-            for i, img in enumerate(self.interpolation):
-                path = folder / f"{base}-interp{i:02d}.png"
-                if not to_qimage(img).save(str(path)):
-                    raise OSError(f"could not write {path}")
-                written.append(path)
-        return written
+        def write(out=Path(out)):
+            from imgen_desktop.core.generate import save_images
+
+            written = save_images(images, out, seed)
+            if interp is not None and out.suffix.lower() != ".png":
+                written += save_images(interp, out, a, interpolate=True)
+            return out.suffix.lower() == ".png", [str(p) for p in written]
+        self.set_message(f"Saving to {out}…")
+        self._pool.start(write, on_done=self._on_saved, on_error=self._on_save_failed, context="Saving failed")
 
     def busy(self) -> bool:
         return self._pool.busy()
 
     # --- internals --------------------------------------------------------------------------
+    def _set_title(self) -> None:
+        name = self._model_name
+        self.title.setText("<b>Generate</b>" + (f" — {html.escape(name)}" if name else ""))
+
     def _set_enabled(self, on: bool) -> None:
-        for b in (self.reseed_button, self.save_button, self.count_spin):
+        for b in (self.reseed_button, self.save_button, self.save_grid_button):
             b.setEnabled(on)
+        self.count_spin.setEnabled(self._model is not None)  # stays usable while pictures are made
         self.interp_button.setEnabled(on and len(self.seeds) >= 2)
 
     def _run(self, fn, on_done, message: str) -> None:
         self._request += 1
         self._set_enabled(False)
-        self.status.setText(message)
+        self.set_message(message)
         self.sigBusy.emit(True)
-        self._pool.start(fn, on_done=on_done, on_error=self._on_error, tag=self._request)
+        self._pool.start(fn, on_done=on_done, on_error=self._on_error, tag=self._request, context="Generating failed")
 
     def _sample(self) -> None:
+        if self._model is None:
+            return
         model, n, seed = self._model, self.count_spin.value(), self.seed
-        self._run(lambda: [model.sample(1, seed + i)[0] for i in range(n)], self._on_sampled, "generating…")
+        self._run(lambda: model.sample(n, seed), self._on_sampled, f"Generating {n} pictures…")
+
+    def _on_count_changed(self, _value: int) -> None:
+        if self._model is not None:
+            self._resample.start()
 
     def _on_loaded(self, result: Any, tag: Any) -> None:
         if tag != self._request:
             return
         self._model, images = result
         self._show(images)
+        if len(images) != self.count_spin.value():  # the count changed while the model loaded
+            self._resample.start()
 
     def _on_sampled(self, images: Any, tag: Any) -> None:
         if tag == self._request:
             self._show(images)
 
-    def _show(self, images: list[np.ndarray]) -> None:
+    def _show(self, images) -> None:
+        images = list(images)
         self.seeds = [self.seed + i for i in range(len(images))]
         self.tiles.set_images(images)
         self.strip.hide()
         self.interpolation = None
         meta = getattr(self._model, "meta", {}) or {}
         h, w = images[0].shape[:2] if images else (0, 0)
-        self.status.setText(f"{len(images)} pictures, {w}x{h}, seeds {self.seed}–{self.seed + len(images) - 1}"
-                            f" · {str(meta.get('family', '')).upper()} trained {meta.get('steps', '?')} steps")
+        self.set_message(f"{len(images)} pictures, {w}x{h}, seeds {self.seed}–{self.seed + len(images) - 1}"
+                         f" · {str(meta.get('family', '')).upper()} trained {meta.get('steps', '?')} steps")
         self._set_enabled(True)
         self.sigBusy.emit(False)
 
@@ -270,16 +323,34 @@ class GenerateView(QWidget):
         self.interpolation = np.asarray(frames)
         self.strip.set_image(grid_image(self.interpolation, columns=len(self.interpolation)))
         self.strip.show()
-        self.status.setText(f"interpolation: {len(self.interpolation)} steps")
+        self.set_message(f"Interpolation: {len(self.interpolation)} steps")
         self._set_enabled(True)
         self.sigBusy.emit(False)
 
     def _on_error(self, message: str, tag: Any) -> None:
         if tag != self._request:
             return
-        self.status.setText(f"<span style='color:#e05050'>{message}</span>")
+        self.set_message(message, "bad")
+        if self._model is None:
+            self.tiles.placeholder = "This model could not be loaded (the reason is below)."
+            self.tiles.update()
         self._set_enabled(self._model is not None)
         self.sigBusy.emit(False)
+
+    def _on_saved(self, result: Any, _tag: Any) -> None:
+        grid, paths = result
+        if grid:
+            self.set_message(f"Saved a grid of {len(self.seeds)} pictures to {paths[0]}")
+        else:
+            self.set_message(f"Saved {len(paths)} pictures to {Path(paths[0]).parent}")
+        self.sigSaved.emit(list(paths))
+
+    def _on_save_failed(self, message: str, _tag: Any) -> None:
+        self.set_message(message, "bad")
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        self.set_message(*self._message)
+        self.tiles.update()
 
     def _on_selection_changed(self, selected: list) -> None:
         if len(selected) == 2:
@@ -287,17 +358,23 @@ class GenerateView(QWidget):
         else:
             self.hint.setText("Click two pictures, then Interpolate to morph one into the other.")
 
-    def _on_save(self) -> None:
+    def _on_save_grid(self) -> None:
+        start = Path(last_folder("generated", str(Path.home()))) / f"{self._model_name or 'samples'}_{self.seed}.png"
+        out, _ = QFileDialog.getSaveFileName(self, "Save the pictures as one grid", str(start), "PNG image (*.png)")
+        if not out:
+            return
+        if not out.lower().endswith(".png"):
+            out += ".png"
+        remember_folder("generated", str(Path(out).parent))
+        self.save(out)
+
+    def _on_save_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save the pictures into", last_folder("generated", str(Path.home())))
         if not folder:
             return
         remember_folder("generated", folder)
-        try:
-            written = self.save_images(folder)
-        except OSError as exc:
-            self.status.setText(f"<span style='color:#e05050'>{exc}</span>")
-            return
-        self.status.setText(f"saved {len(written)} pictures to {folder}")
+        self.save(folder)
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
+        self._resample.stop()
         self._pool.wait_all(timeout_ms)

@@ -1,11 +1,15 @@
 """The main window: Enhance, Train and Models areas as tabs, menus, status bar."""
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
 
 from imgen_desktop import APP_NAME, __version__
+from imgen_desktop.ui import settings as st
 from imgen_desktop.ui.device_scan import DeviceScanner
 from imgen_desktop.ui.enhance import EnhanceCanvas
 from imgen_desktop.ui.models_panel import ModelsPanel
@@ -18,7 +22,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
-        self.resize(1280, 820)
+        self._fit_to_screen(1280, 820)
         self._devices: list[tuple[str, str]] = []
         self._device_warning = ""
 
@@ -65,16 +69,27 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.open_action = QAction("&Open image…", self, shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self._on_open)
+        self.open_folder_action = QAction("Open &folder…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
+        self.open_folder_action.setToolTip("Open every picture in a folder as a batch")
+        self.open_folder_action.triggered.connect(self._on_open_folder)
+        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.save_action = QAction("&Save result…", self, shortcut=QKeySequence.StandardKey.Save)
         self.save_action.triggered.connect(self._on_save)
         self.paste_action = QAction("&Paste image", self, shortcut=QKeySequence.StandardKey.Paste)
         self.paste_action.triggered.connect(self._on_paste)
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        for action in (self.open_action, self.save_action, self.paste_action):
+        quit_action.triggered.connect(self.quit)
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_folder_action)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        for action in (self.save_action, self.paste_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        self._fill_recent_menu()
 
         view = bar.addMenu("&View")
         for i, title in enumerate(("&Enhance photos", "&Train models", "&Models")):
@@ -84,16 +99,22 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         theme_menu = view.addMenu("T&heme")
         group = QActionGroup(self)
-        from imgen_desktop.ui.theme import THEMES, current_theme
+        from imgen_desktop.ui.theme import THEMES, current_theme, theme_notifier
 
+        self.theme_actions: dict[str, QAction] = {}
         for theme in THEMES:
             act = QAction(theme.capitalize(), self, checkable=True)
             act.setChecked(theme == current_theme())
-            act.triggered.connect(lambda _=False, t=theme: self._on_theme_changed(t))
+            act.triggered.connect(lambda _=False, t=theme: self._on_theme_chosen(t))
             group.addAction(act)
             theme_menu.addAction(act)
+            self.theme_actions[theme] = act
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)
 
         help_menu = bar.addMenu("&Help")
+        shortcuts = QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("Ctrl+/"))
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
         about = QAction(f"&About {APP_NAME}", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
@@ -103,6 +124,13 @@ class MainWindow(QMainWindow):
         self.models_panel.sigModelsChanged.connect(self.canvas.refresh_models)
         if hasattr(self.models_panel, "sigUseModel"):
             self.models_panel.sigUseModel.connect(self._on_use_model)
+        # recent files: the canvas says which file it opened (sigPhotoOpened); an older canvas
+        # only names the photo, whose source is then the file path
+        opened = getattr(self.canvas, "sigPhotoOpened", None)
+        if opened is not None:
+            opened.connect(self._on_photo_opened)
+        else:
+            self.canvas.sigPhotoLoaded.connect(self._on_photo_loaded)
 
     # --- handlers -----------------------------------------------------------------------
     def _on_open(self) -> None:
@@ -117,10 +145,63 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.canvas)
         self.canvas.paste()
 
-    def _on_theme_changed(self, theme: str) -> None:
+    def _on_open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of pictures", st.last_folder("open"))
+        if folder:
+            st.remember_folder("open", folder)
+            self.open_paths([folder])
+
+    def _on_photo_opened(self, path: str) -> None:
+        if path and os.path.isfile(path):
+            st.add_recent_file(path)
+            self._fill_recent_menu()
+
+    def _on_photo_loaded(self, _name: str) -> None:
+        photo = self.canvas.photo() if callable(getattr(self.canvas, "photo", None)) else None
+        self._on_photo_opened(str(getattr(photo, "source", "") or ""))
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = st.recent_files()
+        for i, path in enumerate(files):
+            name = Path(path).name.replace("&", "&&")
+            act = menu.addAction(f"&{i + 1} {name}" if i < 9 else f"1&0 {name}")
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.setData(path)
+            act.triggered.connect(lambda _=False, p=path: self._on_recent_chosen(p))
+        if not files:
+            menu.addAction("No recent files").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("&Clear the list")
+        clear.setObjectName("clearRecentAction")
+        clear.setEnabled(bool(files))
+        clear.triggered.connect(self._on_recent_cleared)
+        menu.setToolTipsVisible(True)
+
+    def _on_recent_chosen(self, path: str) -> None:
+        if not os.path.exists(path):
+            st.recent_files()  # forgets it (and any other file that has gone)
+            self._fill_recent_menu()
+            self.statusBar().showMessage(f"{Path(path).name} is no longer there ({path}); removed it from the list.", 10000)
+            return
+        self.open_paths([path])
+
+    def _on_recent_cleared(self) -> None:
+        st.clear_recent_files()
+        self._fill_recent_menu()
+
+    def _on_theme_chosen(self, theme: str) -> None:
         from imgen_desktop.ui.theme import apply_theme
 
         apply_theme(QApplication.instance(), theme)
+
+    def _on_theme_changed(self, theme: str) -> None:
+        act = self.theme_actions.get(theme)
+        if act is not None and not act.isChecked():
+            with QSignalBlocker(act):
+                act.setChecked(True)
 
     def _on_model_saved(self, name: str) -> None:
         self.models_panel.refresh()
@@ -145,6 +226,12 @@ class MainWindow(QMainWindow):
     def open_paths(self, paths: list[str]) -> None:
         self.tabs.setCurrentWidget(self.canvas)
         self.canvas.open_paths(paths)
+
+    def show_shortcuts(self) -> None:
+        from imgen_desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+        self._shortcuts_dialog = ShortcutsDialog(self)
+        self._shortcuts_dialog.open()
 
     def show_about(self) -> None:
         from PySide6 import __version__ as pyside_version
@@ -174,12 +261,22 @@ class MainWindow(QMainWindow):
         self._about_box = box
 
     # --- layout persistence and closing ------------------------------------------------------
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """The default size, shrunk to fit the screen's free area (never larger than the screen)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, free.width()), min(height, free.height())
+            self.resize(width, height)
+            self.move(free.x() + (free.width() - width) // 2, free.y() + (free.height() - height) // 2)
+        else:
+            self.resize(width, height)
+
     def _restore_layout(self) -> None:
-        s = app_settings()
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        self.tabs.setCurrentIndex(int(s.value("window/tab", 0) or 0))
+        geometry = st.read_bytes("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)  # a value Qt cannot read leaves the default size
+        self.tabs.setCurrentIndex(st.read_int("window/tab", 0, 0, self.tabs.count() - 1))
 
     def _save_layout(self) -> None:
         s = app_settings()
@@ -187,7 +284,22 @@ class MainWindow(QMainWindow):
         s.setValue("window/tab", self.tabs.currentIndex())
         s.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+    def quit(self) -> bool:
+        """File → Quit: close the window, asking first about what would be lost; True if closed."""
+        self._user_close = True
+        try:
+            return self.close()
+        finally:
+            self._user_close = False
+
+    def _may_close(self, by_user: bool) -> bool:
+        """Ask about what closing would lose (an unsaved result, a training run); True = close.
+
+        The unsaved result is asked about when the user closes (Quit, the window's close button),
+        not when code closes the window; a running training is always asked about."""
+        confirm = getattr(self.canvas, "confirm_discard", None)
+        if by_user and confirm is not None and not confirm():
+            return False
         if self.train_panel.is_training():
             answer = QMessageBox.question(
                 self,
@@ -197,10 +309,16 @@ class MainWindow(QMainWindow):
                 QMessageBox.StandardButton.No,
             )
             if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+                return False
             self.train_panel.stop_and_wait()
+        return True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if not self._may_close(event.spontaneous() or getattr(self, "_user_close", False)):
+            event.ignore()
+            return
         self.canvas.shutdown()
+        self.models_panel.shutdown()
         # no scan may start after closing (the fallback timer may still be pending); one that
         # runs may still be importing torch, and destroying a running QThread aborts the
         # process, so wait for it (torch's import always finishes, if slowly on a busy machine)

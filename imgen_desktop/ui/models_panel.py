@@ -1,26 +1,29 @@
-"""The Models area (``modelsPanel``): the user's model store as a table, and a Generate view.
+"""The Models area (``modelsPanel``): the user's models and the built-in ones as a table, and a
+Generate view. Every change goes through core's ModelStore (the CLI's ``imgen models`` code).
 
-Reading model headers imports torch (safetensors' torch binding), so listing runs in a worker
-thread; the folder is watched so models that appear (a finished training, a CLI import) show
-up by themselves.
+Listing reads every file's header, so it runs in a worker thread; the folder is watched so
+models that appear (a finished training, a CLI import) show up by themselves.
 """
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QBrush, QColor, QDesktopServices
+from PySide6.QtGui import QBrush, QColor, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
+    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
     QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from imgen_desktop.core.config import ENHANCE_TASKS
+from imgen_desktop.core.tasks import ENHANCE_TASKS
 from imgen_desktop.ui.generate_view import GenerateView
+from imgen_desktop.ui.model_name_dialog import ModelNameDialog
 from imgen_desktop.ui.settings import last_folder, remember_folder
-from imgen_desktop.ui.workers import WorkerPool
+from imgen_desktop.ui.theme import colors, coloured, theme_notifier
+from imgen_desktop.ui.workers import WorkerPool, error_text
 
 COLUMNS = ("Name", "Family", "Task", "Created", "Size", "Steps")
 
@@ -33,10 +36,21 @@ def _fmt_size(n: int) -> str:
     return f"{n} B"
 
 
-def _list_store(root: str) -> list:
-    from imgen_desktop.core.store import ModelStore
+def _list_store(root: str) -> tuple[list, list]:
+    """(the store's models, the built-in models present in this installation)."""
+    from imgen_desktop.core.enhance import BUILTIN_NAMES, BUILTIN_PREFIX, builtin_path
+    from imgen_desktop.core.errors import ModelError
+    from imgen_desktop.core.store import ModelInfo, ModelStore, read_meta
 
-    return ModelStore(root).list()
+    builtins = []
+    for name in BUILTIN_NAMES:
+        path = builtin_path(name)
+        try:
+            builtins.append(ModelInfo(BUILTIN_PREFIX + name, path, {**read_meta(path), "builtin": True},
+                                      path.stat().st_size))
+        except (ModelError, OSError):
+            continue  # not shipped in this installation
+    return ModelStore(root).list(), builtins
 
 
 class ModelsPanel(QWidget):
@@ -49,7 +63,9 @@ class ModelsPanel(QWidget):
         from imgen_desktop.core.paths import models_dir
 
         self.root = models_dir()
-        self.infos: list = []
+        self.infos: list = []  # the store's models (ModelInfo)
+        self.builtin_infos: list = []  # the built-in models, named builtin:NAME
+        self._message = ("", "")  # the info line: (text, colour role or "" for plain rich text)
         self._pool = WorkerPool(self)
         self._seq = 0
         self._loaded_once = False
@@ -60,6 +76,7 @@ class ModelsPanel(QWidget):
         self._debounce.setInterval(300)
         self._debounce.timeout.connect(self.refresh)
         self.watcher.directoryChanged.connect(lambda _p: self._debounce.start())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)
         QTimer.singleShot(0, self.refresh)
 
     def _build(self) -> None:
@@ -76,7 +93,7 @@ class ModelsPanel(QWidget):
             ("use", "Use on canvas", "Open the Enhance tab with this model selected", self._on_use),
             ("rename", "Rename…", "Give the model another name", self._on_rename),
             ("delete", "Delete…", "Delete the model file (asks first)", self._on_delete),
-            ("reveal", "Show in folder", "Open the models folder in the file manager", self._on_reveal),
+            ("reveal", "Show in folder", "Open the folder that holds the model in the file manager", self._on_reveal),
             ("import", "Import…", "Add a .safetensors model made by Imgen Desktop", self._on_import),
             ("export", "Export…", "Save a copy as .safetensors, or convert it to ONNX", self._on_export),
         ):
@@ -101,12 +118,13 @@ class ModelsPanel(QWidget):
         for i in range(1, len(COLUMNS)):
             header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
-        self.table.cellDoubleClicked.connect(lambda r, c: self._on_rename() if c == 0 else None)
+        self.table.cellDoubleClicked.connect(self._on_cell_double_clicked)
         v.addWidget(self.table, 1)
         self.info = QLabel("", left)
         self.info.setObjectName("modelsInfo")
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
         v.addWidget(self.info)
         self.generate_view = GenerateView(splitter)
         splitter.addWidget(left)
@@ -125,24 +143,32 @@ class ModelsPanel(QWidget):
         self._seq += 1
         self._on_listed(_list_store(str(self.root)), self._seq)
 
-    def _on_listed(self, infos: Any, tag: Any) -> None:
+    def rows(self) -> list:
+        """The ModelInfo of each table row, in order: the user's models, then the built-ins."""
+        return self.infos + self.builtin_infos
+
+    def _on_listed(self, listing: Any, tag: Any) -> None:
         if tag != self._seq:
             return
         selected = self.selected_name()
         old = [(i.name, i.size_bytes, i.error) for i in self.infos]
-        self.infos = list(infos)
-        self.table.setRowCount(len(self.infos))
-        for row, info in enumerate(self.infos):
+        self.infos, self.builtin_infos = list(listing[0]), list(listing[1])
+        rows = self.rows()
+        self.table.setRowCount(len(rows))
+        for row, info in enumerate(rows):
             self._fill_row(row, info)
         self.table.resizeRowsToContents()
-        names = [i.name for i in self.infos]
-        if selected in names:
-            self.table.selectRow(names.index(selected))
+        if selected is not None:
+            self.select(selected)
         ok = sum(1 for i in self.infos if i.ok)
         bad = len(self.infos) - ok
-        self.info.setText(f"{ok} model{'s' if ok != 1 else ''} in {self.root}" + (f" · {bad} unreadable" if bad else "")
-                          if self.infos else f"No models yet in {self.root}. Train one on the Train tab, or import one.")
-        self._update_buttons()
+        builtins = f" · {len(self.builtin_infos)} built-in" if self.builtin_infos else ""
+        if self.infos:
+            self._say(f"{ok} model{'s' if ok != 1 else ''} of yours in {self.root}{builtins}"
+                      + (f" · {bad} unreadable" if bad else ""))
+        else:
+            self._say(f"No models of yours yet in {self.root}{builtins}. Train one on the Train tab, or import one.")
+        self._on_selection_changed()
         changed = old != [(i.name, i.size_bytes, i.error) for i in self.infos]
         if changed and self._loaded_once:
             self.sigModelsChanged.emit()
@@ -152,17 +178,21 @@ class ModelsPanel(QWidget):
 
     def _on_list_failed(self, message: str, tag: Any) -> None:
         if tag == self._seq:
-            self.info.setText(f"<span style='color:#e05050'>Could not list the models: {message}</span>")
+            self._say(f"Could not list the models: {message}", "bad")
 
     def _fill_row(self, row: int, info: Any) -> None:
-        name_item = QTableWidgetItem(info.name)
+        c = colors()
+        builtin = info in self.builtin_infos
+        shown = f"{info.name.split(':', 1)[-1]} (built-in)" if builtin else info.name
+        name_item = QTableWidgetItem(shown)
         name_item.setData(Qt.ItemDataRole.UserRole, info.name)
-        name_item.setToolTip(str(info.path))
+        name_item.setToolTip(f"Ships with the app; in the terminal: --model {info.name}\n{info.path}" if builtin
+                             else str(info.path))
         self.table.setItem(row, 0, name_item)
         if not info.ok:
             # the error goes in the (stretching) name column so it does not widen the others
             name_item.setText(f"{info.name} — unreadable: {info.error}")
-            name_item.setForeground(QBrush(QColor("#e05050")))
+            name_item.setForeground(QBrush(QColor(c.bad)))
             name_item.setToolTip(f"{info.path}\n{info.error}")
             for col in range(1, len(COLUMNS)):
                 self.table.setItem(row, col, QTableWidgetItem(""))
@@ -176,9 +206,27 @@ class ModelsPanel(QWidget):
             if col >= 4:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, col, item)
+        if builtin:
+            for col in range(len(COLUMNS)):
+                item = self.table.item(row, col)
+                item.setForeground(QBrush(QColor(c.muted)))
+                font = item.font()
+                font.setItalic(True)
+                item.setFont(font)
+
+    def _say(self, text: str, role: str = "") -> None:
+        """The info line under the table; ``role`` colours it (escaped) in the theme's colour."""
+        self._message = (text, role)
+        self.info.setText(coloured(text, role) if role else text)
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        for row, info in enumerate(self.rows()):
+            self._fill_row(row, info)
+        self._say(*self._message)
 
     # --- selection ----------------------------------------------------------------------
     def selected_name(self) -> str | None:
+        """The selected model's name (``builtin:NAME`` for a built-in), or None."""
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
@@ -187,10 +235,13 @@ class ModelsPanel(QWidget):
 
     def selected_info(self):
         name = self.selected_name()
-        return next((i for i in self.infos if i.name == name), None)
+        return next((i for i in self.rows() if i.name == name), None)
+
+    def is_builtin(self, info: Any) -> bool:
+        return info is not None and info in self.builtin_infos
 
     def select(self, name: str) -> bool:
-        for row, info in enumerate(self.infos):
+        for row, info in enumerate(self.rows()):
             if info.name == name:
                 self.table.selectRow(row)
                 return True
@@ -199,28 +250,41 @@ class ModelsPanel(QWidget):
     def _on_selection_changed(self) -> None:
         self._update_buttons()
         info = self.selected_info()
+        view = self.generate_view
         if info is not None and info.ok and info.task == "generate":
-            if self.generate_view._model_name != info.name:
-                self.generate_view.set_model(info.name, str(info.path))
+            if view.model_name() != info.name:
+                view.set_model(info.name, str(info.path))
         elif info is not None and info.ok:
-            self.generate_view.set_model(None)
-            self.generate_view.status.setText(f"“{info.name}” is an enhancement model: use it on the Enhance tab.")
-        else:
-            self.generate_view.set_model(None)
+            view.set_model(None)
+            view.set_message(f"“{info.name.split(':', 1)[-1]}” is an enhancement model: select it and press "
+                             "Use on canvas to apply it on the Enhance tab.")
+        elif view.model_name() is not None and view.model_name() not in [i.name for i in self.infos]:
+            view.set_model(None)  # its model is gone
         if info is not None and info.ok:
             meta = info.meta
-            self.info.setText(f"<b>{info.name}</b>: {info.describe().split(' — ', 1)[-1]}, dataset {meta.get('dataset', '?')}, "
-                              f"architecture {meta.get('arch', '?')}")
+            kind = "built-in" if self.is_builtin(info) else f"dataset {meta.get('dataset', '?')}"
+            self._message = ("", "")
+            self.info.setText(f"<b>{html.escape(info.name)}</b>: {html.escape(info.describe().split(' — ', 1)[-1])}, "
+                              f"{html.escape(kind)}, architecture {html.escape(str(meta.get('arch', '?')))}")
         elif info is not None:
-            self.info.setText(f"<span style='color:#e05050'>{info.name}: {info.error}</span>")
+            self._say(f"{info.name}: {info.error}", "bad")
 
     def _update_buttons(self) -> None:
         info = self.selected_info()
-        has = info is not None
-        self.buttons["rename"].setEnabled(has)
-        self.buttons["delete"].setEnabled(has)
-        self.buttons["export"].setEnabled(has and info.ok)
-        self.buttons["use"].setEnabled(has and info.ok and info.task in ENHANCE_TASKS)
+        mine = info is not None and not self.is_builtin(info)
+        self.buttons["rename"].setEnabled(mine)
+        self.buttons["delete"].setEnabled(mine)
+        self.buttons["export"].setEnabled(mine and info.ok)
+        self.buttons["use"].setEnabled(info is not None and info.ok and info.task in ENHANCE_TASKS)
+        for key, tip in (("rename", "Give the model another name"), ("delete", "Delete the model file (asks first)")):
+            self.buttons[key].setToolTip("Built-in models cannot be renamed or deleted" if self.is_builtin(info) else tip)
+
+    def _on_cell_double_clicked(self, _row: int, column: int) -> None:
+        info = self.selected_info()
+        if info is not None and info.ok and info.task in ENHANCE_TASKS:
+            self._on_use()
+        elif column == 0 and info is not None and not self.is_builtin(info):
+            self._on_rename()
 
     # --- actions --------------------------------------------------------------------------
     def _store(self):
@@ -228,60 +292,74 @@ class ModelsPanel(QWidget):
 
         return ModelStore(self.root)
 
+    def _taken(self, name: str) -> bool:
+        from imgen_desktop.core.errors import ModelError
+
+        try:
+            return self._store().exists(name)
+        except ModelError:
+            return False
+
     def rename_model(self, old: str, new: str) -> None:
-        """Rename in the store (raises ModelError with a clear message)."""
-        from imgen_desktop.core.store import SUFFIX, validate_name
-
-        new = validate_name(new)
-        src, dst = self.root / f"{old}{SUFFIX}", self.root / f"{new}{SUFFIX}"
-        if not src.is_file():
-            from imgen_desktop.core.errors import ModelError
-
-            raise ModelError(f"no model named {old!r}")
-        if dst.exists():
-            from imgen_desktop.core.errors import ModelError
-
-            raise ModelError(f"a model named {new!r} already exists")
-        src.rename(dst)  # also works for unreadable files, so they can be renamed aside
+        """Rename through the store (raises ModelError with a clear message); keeps the selection."""
+        shown = self.generate_view.model_name() == old
+        info = self._store().rename(old, new)
+        if shown:
+            self.generate_view.model_renamed(info.name, str(info.path))
         self.refresh_now()
-        self.select(new)
+        self.select(info.name)
 
     def delete_model(self, name: str) -> None:
-        path = self.root / f"{name}.safetensors"
-        if path.is_file():
-            path.unlink()
+        if self.generate_view.model_name() == name:
+            self.generate_view.set_model(None)
+        self._store().remove(name)
         self.refresh_now()
 
+    def ask_name(self, title: str, prompt: str, initial: str, ok_text: str, on_chosen, current: str | None = None,
+                 note: str = "") -> ModelNameDialog:
+        """Open the name dialog (window-modal, not blocking); ``on_chosen(name)`` when accepted."""
+        dialog = ModelNameDialog(self, title, prompt, initial, self._taken, ok_text, current, note)
+        dialog.sigNameChosen.connect(on_chosen)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        self._name_dialog = dialog
+        return dialog
+
     def _on_rename(self) -> None:
-        name = self.selected_name()
-        if not name:
+        info = self.selected_info()
+        if info is None or self.is_builtin(info):
             return
-        new, ok = QInputDialog.getText(self, "Rename model", f"New name for “{name}”:", text=name)
-        if not ok or not new.strip() or new.strip() == name:
-            return
-        try:
-            self.rename_model(name, new.strip())
-        except Exception as exc:
-            self._error(str(exc))
+        name = info.name
+
+        def rename(new: str, old=name) -> None:
+            try:
+                self.rename_model(old, new)
+            except Exception as exc:  # noqa: BLE001 - the store's message, in a box
+                self._error(f"Could not rename “{old}”: {error_text(exc)}")
+        self.ask_name("Rename model", f"New name for “{name}”:", name, "Rename", rename, current=name)
 
     def _on_delete(self) -> None:
-        name = self.selected_name()
-        if not name:
+        info = self.selected_info()
+        if info is None or self.is_builtin(info):
             return
+        name = info.name
         answer = QMessageBox.question(self, "Delete model", f"Delete the model “{name}”? This cannot be undone.",
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        if self.generate_view._model_name == name:
-            self.generate_view.set_model(None)
         try:
             self.delete_model(name)
-        except OSError as exc:
-            self._error(f"could not delete {name}: {exc}")
+        except Exception as exc:  # noqa: BLE001
+            self._error(f"Could not delete “{name}”: {error_text(exc)}")
 
     def _on_reveal(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.root)))
+        info = self.selected_info()
+        folder = info.path.parent if info is not None else self.root
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            return
+        QGuiApplication.clipboard().setText(str(folder))
+        self._say(f"No file manager could be opened, so the folder's path was copied to the clipboard: {folder}", "warn")
 
     def _on_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a model", last_folder("models", str(Path.home())),
@@ -289,32 +367,50 @@ class ModelsPanel(QWidget):
         if not path:
             return
         remember_folder("models", str(Path(path).parent))
+        self.import_model(path)
+
+    def import_model(self, path: str, name: str | None = None) -> None:
+        """Copy a model file into the store; a taken or unusable name opens the name dialog."""
+        from imgen_desktop.core.store import SUFFIX
+        from imgen_desktop.ui.model_name_dialog import free_name, name_problem
+
+        name = name or Path(path).name.removesuffix(SUFFIX)
+        if name_problem(name, self._taken):
+            self.ask_name("Import model", f"Name for the imported model ({Path(path).name}):",
+                          free_name(name, self._taken) if self._taken(name) else name, "Import",
+                          lambda new, path=path: self.import_model(path, new),
+                          note=f"A model named “{name}” is already in your models." if self._taken(name) else "")
+            return
         try:
-            info = self._store().import_file(path)
-        except Exception as exc:
-            self._error(str(exc))
+            info = self._store().import_file(path, name)
+        except Exception as exc:  # noqa: BLE001
+            if self._taken(name):  # taken meanwhile (a CLI import, a training that just ended): ask again
+                self.import_model(path, name)
+            else:
+                self._error(f"Could not import {Path(path).name}: {error_text(exc)}")
             return
         self.refresh_now()
         self.select(info.name)
+        self._say(f"Imported {Path(path).name} as “{info.name}”.")
 
     def _on_export(self) -> None:
         info = self.selected_info()
-        if info is None or not info.ok:
+        if info is None or not info.ok or self.is_builtin(info):
             return
         start = str(Path(last_folder("export", str(Path.home()))) / f"{info.name}.safetensors")
         out, _ = QFileDialog.getSaveFileName(self, "Export model", start, "safetensors (*.safetensors);;ONNX (*.onnx)")
         if not out:
             return
         remember_folder("export", str(Path(out).parent))
-        self.info.setText(f"exporting {info.name} to {out}…")
+        self._say(f"Exporting “{info.name}” to {out}…")
         root = str(self.root)
 
         def export(name=info.name, out=out):
             from imgen_desktop.core.store import ModelStore
 
             return str(ModelStore(root).export(name, out))
-        self._pool.start(export, on_done=lambda p, _t: self.info.setText(f"exported to {p}"),
-                         on_error=lambda m, _t: self._error(m))
+        self._pool.start(export, on_done=lambda p, _t: self._say(f"Exported to {p}"),
+                         on_error=lambda m, _t, n=info.name: self._error(f"Could not export “{n}”: {m}"))
 
     def _on_use(self) -> None:
         info = self.selected_info()
@@ -322,7 +418,7 @@ class ModelsPanel(QWidget):
             self.sigUseModel.emit(info.name)
 
     def _error(self, message: str) -> None:
-        self.info.setText(f"<span style='color:#e05050'>{message}</span>")
+        self._say(message, "bad")
         box = QMessageBox(QMessageBox.Icon.Warning, "Models", message, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("modelsErrorBox")
         box.setWindowModality(Qt.WindowModality.NonModal)

@@ -6,13 +6,14 @@ checkerboard) never hard-code them: they read :func:`colors` and re-style themse
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from imgen_desktop.ui.settings import app_settings
+from imgen_desktop.ui.settings import read_str, write_value
 
 THEMES = ("system", "dark", "light")
 
@@ -39,13 +40,13 @@ class ThemeColors:
 
 _DARK = ThemeColors(
     dark=True, window="#2b2b2f", base="#252528", text="#e1e1e1", muted="#9a9aa0", grid="#3c3c42",
-    accent="#4080dc", ok="#3fae5a", warn="#e0a020", bad="#e05050", unknown="#6e6e74",
+    accent="#4080dc", ok="#3fae5a", warn="#e0a020", bad="#f06a6a", unknown="#6e6e74",
     banner_info="#2f4a6b", banner_error="#6b2f2f",
     curves=("#4fa3ff", "#ff8c42", "#5ad17a", "#e860c8", "#f2d04b", "#9b8cff", "#4fd6d6", "#ff6b6b"),
 )
 _LIGHT = ThemeColors(
     dark=False, window="#f0f0f2", base="#ffffff", text="#1e1e1e", muted="#5f5f66", grid="#d8d8de",
-    accent="#2a64c4", ok="#2e8b45", warn="#b87800", bad="#c43232", unknown="#a0a0a6",
+    accent="#2a64c4", ok="#267a3b", warn="#8f5c00", bad="#c43232", unknown="#a0a0a6",
     banner_info="#dce8f7", banner_error="#f7dcdc",
     curves=("#1f6fd1", "#d9601a", "#2e9a4a", "#b83aa0", "#a88a00", "#6a55d9", "#138a8a", "#c43232"),
 )
@@ -68,10 +69,10 @@ def _palette(c: ThemeColors) -> QPalette:
         QPalette.ColorRole.Button: button,
         QPalette.ColorRole.ButtonText: text,
         QPalette.ColorRole.BrightText: QColor(255, 80, 80),
-        QPalette.ColorRole.Highlight: QColor(c.accent),
+        QPalette.ColorRole.Highlight: QColor("#3470d0") if c.dark else QColor(c.accent),  # white text readable
         QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
         QPalette.ColorRole.Link: QColor(100, 160, 255) if c.dark else QColor(20, 80, 190),
-        QPalette.ColorRole.PlaceholderText: QColor(140, 140, 140) if c.dark else QColor(120, 120, 126),
+        QPalette.ColorRole.PlaceholderText: QColor(140, 140, 140) if c.dark else QColor(108, 108, 114),
         QPalette.ColorRole.Light: button.lighter(130),
         QPalette.ColorRole.Midlight: button.lighter(115),
         QPalette.ColorRole.Mid: button.darker(130),
@@ -104,8 +105,7 @@ def theme_notifier() -> ThemeNotifier:
 
 
 def current_theme() -> str:
-    value = str(app_settings().value("ui/theme", "dark"))
-    return value if value in THEMES else "dark"
+    return read_str("ui/theme", "dark", THEMES)
 
 
 def apply_theme(app: QApplication, theme: str | None = None) -> str:
@@ -118,11 +118,34 @@ def apply_theme(app: QApplication, theme: str | None = None) -> str:
         app.setPalette(_palette(_LIGHT))
     else:
         app.setPalette(app.style().standardPalette())
-    s = app_settings()
-    s.setValue("ui/theme", theme)
-    s.sync()
+    # deliver the palette change to every widget now (Qt posts it), so that what the slots of
+    # sigThemeChanged read from their widgets is already the new palette
+    app.sendPostedEvents(None, QEvent.Type.ApplicationPaletteChange)
+    c = colors(app)
+    _configure_plots(c)
+    # A widget with a style sheet keeps the palette it had when the sheet was last applied
+    # (Qt resolves it once): re-apply every sheet so those widgets follow the switch too.
+    for widget in app.allWidgets():
+        sheet = widget.styleSheet()
+        if sheet:
+            widget.setStyleSheet(sheet)
+    write_value("ui/theme", theme)
     theme_notifier().sigThemeChanged.emit(theme)
     return theme
+
+
+def _configure_plots(c: ThemeColors) -> None:
+    """pyqtgraph's global defaults, so plots created from now on match the palette."""
+    try:
+        import pyqtgraph as pg
+    except ImportError:  # pragma: no cover - a hard dependency
+        return
+    pg.setConfigOptions(background=c.base, foreground=c.muted)
+
+
+def coloured(text: str, role: str = "bad") -> str:
+    """``text`` (escaped) as rich text in the theme colour ``role`` ("bad", "warn", "ok", "muted")."""
+    return f"<span style='color:{getattr(colors(), role)}'>{html.escape(text)}</span>"
 
 
 def is_dark(app: QApplication | None = None) -> bool:
