@@ -85,6 +85,14 @@ def _palette(c: ThemeColors) -> QPalette:
         p.setColor(QPalette.ColorGroup.Disabled, role, color)
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    # a disabled control must look disabled: flat button face, grey highlight (slider groove,
+    # selection), no bright edges
+    disabled_button = QColor(window).lighter(105) if c.dark else QColor(window).darker(102)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, disabled_button)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.HighlightedText, QColor(c.window))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Light, disabled_button)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, QColor(window))
     return p
 
 

@@ -109,3 +109,19 @@ def test_error_text_is_in_the_theme_colour(main_window, qtbot):
     apply_theme(QApplication.instance(), "light")
     assert _LIGHT.bad in panel.info.text() and "it is locked" in panel.info.text()
     apply_theme(QApplication.instance(), "dark")
+
+
+def test_disabled_controls_look_disabled_in_both_palettes(qtbot):
+    """A disabled slider or button must not be drawn like an enabled one (same face, same groove)."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from imgen_desktop.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([])
+    for theme in ("dark", "light"):
+        apply_theme(app, theme)
+        pal = app.palette()
+        for role in (QPalette.ColorRole.Button, QPalette.ColorRole.Highlight, QPalette.ColorRole.ButtonText):
+            assert pal.color(QPalette.ColorGroup.Disabled, role) != pal.color(QPalette.ColorGroup.Active, role), (theme, role)
+    apply_theme(app, "dark")
