@@ -102,6 +102,7 @@ def _build_parser() -> argparse.ArgumentParser:
     me = msub.add_parser("export", help="export a model to .safetensors or .onnx")
     me.add_argument("name")
     me.add_argument("out")
+    me.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     mr = msub.add_parser("remove", help="delete a model")
     mr.add_argument("name")
     return parser
@@ -168,9 +169,6 @@ def _train_config(args):
 
 
 def _cmd_train(args) -> int:
-    import signal
-    import threading
-
     from imgen_desktop.core.control import ControlToken
     from imgen_desktop.core.events import CheckpointSaved, Failed, Finished, Health, Log, Metrics, Progress
     from imgen_desktop.core.health import format_warning
@@ -221,25 +219,23 @@ def _cmd_train(args) -> int:
         elif isinstance(event, CheckpointSaved):
             pass
 
-    previous = None
-    stopping = {"n": 0}
+    from imgen_desktop.core.process_runner import restore_signals, stop_on_signals
 
-    def on_sigint(signum, frame) -> None:
-        stopping["n"] += 1
-        if stopping["n"] > 1:
-            raise KeyboardInterrupt
-        token.stop()
-        write("stopping: saving the checkpoint and the model (Ctrl+C again to abort)", err=True)
+    def on_stop(name: str) -> None:
+        how = "Ctrl+C" if name == "SIGINT" else name
+        write(f"stopping ({how}): saving the checkpoint and the model (Ctrl+C again to abort)", err=True)
 
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
+    def abort() -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT (Ctrl+C), SIGTERM (kill, a scheduler) and SIGHUP (the terminal closed) all stop and save
+    previous = stop_on_signals(token, on_stop, abort)
     from imgen_desktop.core.trainer import train
 
     try:
         result = train(config, on_event, token, resume=bool(args.resume))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        restore_signals(previous)
         if bar is not None:
             bar.close()
     if isinstance(result, Failed):
@@ -272,8 +268,11 @@ def _cmd_generate(args) -> int:
     from imgen_desktop.core.errors import ImgenError
     from imgen_desktop.core.generate import load_generator, save_images
 
-    if args.n < 1:
-        raise ImgenError("-n must be at least 1")
+    from imgen_desktop.core.config import GENERATE_BOUNDS, check_bounds
+
+    check_bounds({"n": args.n, "seed": args.seed}, GENERATE_BOUNDS)
+    if not str(args.output).strip():
+        raise ImgenError("-o needs a file or folder name")
     gen = load_generator(args.model, args.device)
     if args.interpolate:
         images = gen.interpolate(args.seed, args.seed + 1, max(2, args.n))
@@ -371,7 +370,7 @@ def _cmd_models(args) -> int:
         print(f"imported {info.describe()} -> {info.path}")
         return 0
     if action == "export":
-        out = store.export(args.name, args.out)
+        out = store.export(args.name, args.out, overwrite=args.overwrite)
         print(f"exported {args.name} -> {out}")
         return 0
     if action == "remove":
@@ -746,6 +745,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("queue add: --family is required (unless --resume NAME continues a run)")
     from imgen_desktop.core.errors import ImgenError
 
+    if args.command in ("train", "models", "generate"):
+        _quiet_libraries()
     handler = {
         "devices": _cmd_devices,
         "train": _cmd_train,
@@ -766,6 +767,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print("imgen: error: out of memory; try a smaller batch, image or tile size", file=sys.stderr)
         return 1
+    except OSError as exc:
+        if args.command not in ("train", "models", "generate") or not exc.strerror:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"imgen: error: {exc.strerror}{where}", file=sys.stderr)
+        return 1
+
+
+def _quiet_libraries() -> None:
+    """Library warnings (torch's UserWarnings, libtorch's C++ log lines) must not break the
+    one-line promise on stderr; ``IMGEN_DEBUG=1`` shows them."""
+    import os
+    import warnings
+
+    if os.environ.get("IMGEN_DEBUG"):
+        return
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    warnings.filterwarnings("ignore")
 
 
 if __name__ == "__main__":
