@@ -143,7 +143,7 @@ def _train_config(args):
     from imgen_desktop.core.errors import ImgenError
     from imgen_desktop.core.presets import DEFAULT_PRESET, apply_preset
 
-    if args.resume:
+    if args.resume is not None:
         from imgen_desktop.core.trainer import load_run_config
 
         config = load_run_config(args.resume)
@@ -159,7 +159,10 @@ def _train_config(args):
         default_data = "builtin:digits" if task == "generate" else "builtin:photos"
         config = TrainConfig(family=args.family, task=task, data=args.data or default_data)
         config = apply_preset(config, args.preset or DEFAULT_PRESET)
-        config.name = args.name or ""
+        if args.name is not None:
+            from imgen_desktop.core.paths import safe_name
+
+            config.name = safe_name(args.name, "run")  # an explicit --name "" is an error, not "pick one"
     changes = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k, None) is not None}
     config = dataclasses.replace(config, **changes)
     config.device = args.device
