@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imgen_desktop.core.errors import ModelError
+from imgen_desktop.core.models.specs import SPECS, check_params
 from imgen_desktop.core.tasks import FAMILIES, TASKS
 
 FORMAT_VERSION = 1
@@ -120,8 +121,12 @@ def check_meta(meta: Any) -> dict[str, Any]:
             raise ModelError(f"the metadata has no {key!r}")
     if _depth(meta, MAX_DEPTH) > MAX_DEPTH:
         raise ModelError(f"the metadata is nested deeper than {MAX_DEPTH} levels")
-    if meta["family"] not in FAMILIES:
-        raise ModelError(f"unknown family {str(meta['family'])[:40]!r}")
+    # our families, or an imported architecture's name (community models); checked against the
+    # architecture below for our own
+    if not isinstance(meta["family"], str) or not 0 < len(meta["family"]) <= 64:
+        raise ModelError(f"family must be a short text, not {str(meta['family'])[:40]!r}")
+    if meta["arch"] in SPECS and meta["family"] not in FAMILIES:
+        raise ModelError(f"unknown family {meta['family'][:40]!r}")
     if meta["task"] not in TASKS:
         raise ModelError(f"unknown task {str(meta['task'])[:40]!r}")
     if not isinstance(meta["arch"], str) or not 0 < len(meta["arch"]) <= 64:
@@ -156,8 +161,6 @@ def check_meta(meta: Any) -> dict[str, Any]:
     for key in ("arch_params", "metrics", "config"):
         if key in meta and not isinstance(meta[key], dict):
             raise ModelError(f"{key} must be an object")
-    from imgen_desktop.core.models.specs import SPECS, check_params
-
     if meta["arch"] in SPECS:  # other architectures are checked by their own loaders
         check_params(meta)
     return meta
