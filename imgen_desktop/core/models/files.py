@@ -49,7 +49,10 @@ def _explain(exc: BaseException) -> str:
     for marker in ("while deserializing header: ", "invalid JSON in header: "):
         if marker in text:
             text = text.split(marker, 1)[1]
-    return text.split(" at line ")[0][:120]
+    text = text.split(" at line ")[0]
+    if text.startswith("unknown variant"):
+        text = "unknown dtype " + text.split("`")[1] if "`" in text else "unknown dtype"
+    return text[:120]
 
 
 def _open(path: Path):
