@@ -107,6 +107,9 @@ def test_two_trainings_with_the_same_name_at_once(imgen_home):
         assert second.returncode == 1, second.stdout
         lines = second.stderr.strip().splitlines()
         assert len(lines) == 1 and ("in use by another training" in lines[0] or "already exists" in lines[0]), second.stderr
+        deadline = time.monotonic() + 90  # let the first log some steps before it is stopped
+        while not load_metrics("same") and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
         os.kill(first.pid, signal.SIGTERM)
         out, err = first.communicate(timeout=90)
     finally:
