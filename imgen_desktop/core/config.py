@@ -65,6 +65,7 @@ TRAIN_BOUNDS: dict[str, Bound] = {
     "clip_grad": Bound(0, 1e6, whole=False),
     "noise_sigma": Bound(0, 255, whole=False),
 }
+EXTRA_BOUNDS: dict[str, Bound] = {"blocks": Bound(0, 64), "dec_blocks": Bound(0, 64), "gp_weight": Bound(0, 1e6, whole=False)}
 GENERATE_BOUNDS: dict[str, Bound] = {"n": Bound(1, 4096), "seed": Bound(0, MAX_SEED)}
 
 
@@ -153,5 +154,8 @@ class TrainConfig:
                 raise ImgenError(f"{option_name(key)} must be text, not {getattr(self, key)!r}")
         if not isinstance(self.extra, dict):
             raise ImgenError("the run's extra settings must be an object")
+        for key, bound in EXTRA_BOUNDS.items():  # the extras that size a network
+            if key in self.extra:
+                bound.check(f"extra setting {key}", self.extra[key])
         if self.name:
             self.name = safe_name(self.name, "run")

@@ -231,7 +231,7 @@ def test_train_options_are_bounded(argv, needle, imgen_home, capsys):
 
 def test_the_gui_config_uses_the_same_bounds():
     for field, value in [("rnn_steps", 10**6), ("steps", 0), ("seed", 2**70), ("lr", float("nan")), ("width", 10**6),
-                         ("batch_size", "64"), ("steps", 2.5)]:
+                         ("batch_size", "64"), ("steps", 2.5), ("extra", {"blocks": 100_000}), ("extra", {"blocks": "6"})]:
         cfg = TrainConfig(family="rnn", **{field: value})
         with pytest.raises(ImgenError, match="must be"):
             cfg.validate()
