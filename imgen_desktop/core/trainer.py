@@ -168,8 +168,11 @@ class RunLock:
 
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            fh.seek(0)
-            owner = fh.read(32).decode("ascii", "replace").strip()
+            try:
+                fh.seek(0)
+                owner = fh.read(32).decode("ascii", "replace").strip()
+            except OSError:  # Windows: the locked byte cannot be read by another process
+                owner = ""
             fh.close()
             who = f" (process {owner})" if owner.isdigit() else ""
             raise ImgenError(f"the run {self.run_name!r} is in use by another training{who}; "
