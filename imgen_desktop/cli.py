@@ -561,41 +561,19 @@ def _show_run(name: str) -> int:
 
 
 def _stop_signals(token, on_stop) -> dict:
-    """SIGINT, SIGTERM and SIGHUP stop the current training as Stop does; a second Ctrl+C aborts.
-    TODO(secure): core.process_runner.stop_on_signals does the same once `secure` is merged."""
-    import signal
-    import threading
+    """SIGINT, SIGTERM and SIGHUP stop the current training as Stop does; a second Ctrl+C aborts."""
+    from imgen_desktop.core.process_runner import stop_on_signals
 
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    count = {"n": 0}
+    def abort() -> None:
+        raise KeyboardInterrupt
 
-    def handler(signum, frame) -> None:
-        count["n"] += 1
-        if count["n"] > 1:
-            raise KeyboardInterrupt
-        threading.Thread(target=token.stop, daemon=True).start()
-        on_stop(signal.Signals(signum).name)
-
-    previous = {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is not None:
-            try:
-                previous[sig] = signal.signal(sig, handler)
-            except (ValueError, OSError):
-                pass
-    return previous
+    return stop_on_signals(token, on_stop, abort)
 
 
 def _restore_signals(previous: dict) -> None:
-    import signal
+    from imgen_desktop.core.process_runner import restore_signals
 
-    for sig, old in previous.items():
-        try:
-            signal.signal(sig, old)
-        except (ValueError, OSError, TypeError):
-            pass
+    restore_signals(previous)
 
 
 def _queue_table(queue) -> None:
@@ -739,6 +717,9 @@ def _run_queue(queue, quiet: bool, warn) -> int:
     return 1 if report.failed else 0
 
 
+_ONE_LINE_COMMANDS = ("train", "models", "generate", "runs", "queue")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -748,7 +729,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("queue add: --family is required (unless --resume NAME continues a run)")
     from imgen_desktop.core.errors import ImgenError
 
-    if args.command in ("train", "models", "generate"):
+    if args.command in _ONE_LINE_COMMANDS:
         _quiet_libraries()
     handler = {
         "devices": _cmd_devices,
@@ -771,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("imgen: error: out of memory; try a smaller batch, image or tile size", file=sys.stderr)
         return 1
     except OSError as exc:
-        if args.command not in ("train", "models", "generate") or not exc.strerror:
+        if args.command not in _ONE_LINE_COMMANDS or not exc.strerror:
             raise
         where = f": {exc.filename}" if exc.filename else ""
         print(f"imgen: error: {exc.strerror}{where}", file=sys.stderr)

@@ -104,6 +104,11 @@ def test_bad_names_are_refused_by_core(name):
     if name.strip():
         with pytest.raises(ImgenError, match="invalid run name"):
             TrainConfig(family="gan", name=name).validate()
+        from imgen_desktop.core.queue import TrainingQueue
+
+        for resume in (False, True):  # queue entries: a new run, or the continuation of one
+            with pytest.raises(ImgenError, match="invalid run name"):
+                TrainingQueue().add(TrainConfig(family="gan", name=name), resume=resume)
     store = ModelStore()
     for call in (lambda: store.path_for(name), lambda: store.remove(name), lambda: store.rename("a", name),
                  lambda: store.export(name, "/tmp/x.safetensors"), lambda: store.get(name)):
