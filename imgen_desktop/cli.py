@@ -489,14 +489,9 @@ def _cmd_runs(args) -> int:
 
 
 def _check_run_name(name: str) -> None:
-    # TODO(secure): core.paths.safe_name(name, "run") once the `secure` branch is merged
-    from imgen_desktop.core.errors import ImgenError
-    from imgen_desktop.core.store import validate_name
+    from imgen_desktop.core.paths import run_dir
 
-    try:
-        validate_name(name)
-    except ImgenError as exc:
-        raise ImgenError(str(exc).replace("model name", "run name")) from None
+    run_dir(name)  # the one validator: no separators, '..', absolute paths or links out of runs/
 
 
 def _show_run(name: str) -> int:
