@@ -256,22 +256,12 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _save_png(array, path) -> None:
-    from PIL import Image
-
-    from imgen_desktop.core.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(tmp, format="PNG")
-
-
 def _cmd_generate(args) -> int:
     from pathlib import Path
 
+    from imgen_desktop.core.config import GENERATE_BOUNDS, check_bounds
     from imgen_desktop.core.errors import ImgenError
     from imgen_desktop.core.generate import load_generator, save_images
-
-    from imgen_desktop.core.config import GENERATE_BOUNDS, check_bounds
 
     check_bounds({"n": args.n, "seed": args.seed}, GENERATE_BOUNDS)
     if not str(args.output).strip():
