@@ -279,3 +279,17 @@ def test_library_warnings_do_not_break_the_one_line_promise(imgen_home):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["imgen: error: the one line"], proc.stderr
+
+
+def test_the_app_says_why_it_cannot_start_without_a_data_root(tmp_path, monkeypatch, qapp):
+    from PySide6.QtWidgets import QMessageBox
+
+    from imgen_desktop import app
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("IMGEN_HOME", str(blocker / "home"))
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda parent, title, text: shown.append(text)))
+    assert app.main([]) == 1
+    assert len(shown) == 1 and "cannot create the data folder" in shown[0] and str(blocker / "home") in shown[0]
