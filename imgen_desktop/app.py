@@ -32,7 +32,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--version" in argv:
         print(f"{APP_NAME} {__version__}")
         return 0
-    window = create_main_window()
+    from imgen_desktop.core.errors import ImgenError
+
+    try:
+        window = create_main_window()
+    except ImgenError as exc:  # e.g. a data folder that cannot be created: say so, in a window
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        _app = QApplication.instance() or QApplication([APP_NAME])
+        QMessageBox.critical(None, APP_NAME, f"{APP_NAME} cannot start: {exc}")
+        return 1
     window.show()
     files = [a for a in argv if not a.startswith("-") and os.path.exists(a)]
     if files:

@@ -102,6 +102,7 @@ def _build_parser() -> argparse.ArgumentParser:
     me = msub.add_parser("export", help="export a model to .safetensors or .onnx")
     me.add_argument("name")
     me.add_argument("out")
+    me.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     mr = msub.add_parser("remove", help="delete a model")
     mr.add_argument("name")
     return parser
@@ -142,7 +143,7 @@ def _train_config(args):
     from imgen_desktop.core.errors import ImgenError
     from imgen_desktop.core.presets import DEFAULT_PRESET, apply_preset
 
-    if args.resume:
+    if args.resume is not None:
         from imgen_desktop.core.trainer import load_run_config
 
         config = load_run_config(args.resume)
@@ -158,7 +159,10 @@ def _train_config(args):
         default_data = "builtin:digits" if task == "generate" else "builtin:photos"
         config = TrainConfig(family=args.family, task=task, data=args.data or default_data)
         config = apply_preset(config, args.preset or DEFAULT_PRESET)
-        config.name = args.name or ""
+        if args.name is not None:
+            from imgen_desktop.core.paths import safe_name
+
+            config.name = safe_name(args.name, "run")  # an explicit --name "" is an error, not "pick one"
     changes = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k, None) is not None}
     config = dataclasses.replace(config, **changes)
     config.device = args.device
@@ -168,9 +172,6 @@ def _train_config(args):
 
 
 def _cmd_train(args) -> int:
-    import signal
-    import threading
-
     from imgen_desktop.core.control import ControlToken
     from imgen_desktop.core.events import CheckpointSaved, Failed, Finished, Health, Log, Metrics, Progress
     from imgen_desktop.core.health import format_warning
@@ -221,25 +222,23 @@ def _cmd_train(args) -> int:
         elif isinstance(event, CheckpointSaved):
             pass
 
-    previous = None
-    stopping = {"n": 0}
+    from imgen_desktop.core.process_runner import restore_signals, stop_on_signals
 
-    def on_sigint(signum, frame) -> None:
-        stopping["n"] += 1
-        if stopping["n"] > 1:
-            raise KeyboardInterrupt
-        token.stop()
-        write("stopping: saving the checkpoint and the model (Ctrl+C again to abort)", err=True)
+    def on_stop(name: str) -> None:
+        how = "Ctrl+C" if name == "SIGINT" else name
+        write(f"stopping ({how}): saving the checkpoint and the model (Ctrl+C again to abort)", err=True)
 
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
+    def abort() -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT (Ctrl+C), SIGTERM (kill, a scheduler) and SIGHUP (the terminal closed) all stop and save
+    previous = stop_on_signals(token, on_stop, abort)
     from imgen_desktop.core.trainer import train
 
     try:
         result = train(config, on_event, token, resume=bool(args.resume))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        restore_signals(previous)
         if bar is not None:
             bar.close()
     if isinstance(result, Failed):
@@ -257,23 +256,16 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _save_png(array, path) -> None:
-    from PIL import Image
-
-    from imgen_desktop.core.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(tmp, format="PNG")
-
-
 def _cmd_generate(args) -> int:
     from pathlib import Path
 
+    from imgen_desktop.core.config import GENERATE_BOUNDS, check_bounds
     from imgen_desktop.core.errors import ImgenError
     from imgen_desktop.core.generate import load_generator, save_images
 
-    if args.n < 1:
-        raise ImgenError("-n must be at least 1")
+    check_bounds({"n": args.n, "seed": args.seed}, GENERATE_BOUNDS)
+    if not str(args.output).strip():
+        raise ImgenError("-o needs a file or folder name")
     gen = load_generator(args.model, args.device)
     if args.interpolate:
         images = gen.interpolate(args.seed, args.seed + 1, max(2, args.n))
@@ -371,7 +363,7 @@ def _cmd_models(args) -> int:
         print(f"imported {info.describe()} -> {info.path}")
         return 0
     if action == "export":
-        out = store.export(args.name, args.out)
+        out = store.export(args.name, args.out, overwrite=args.overwrite)
         print(f"exported {args.name} -> {out}")
         return 0
     if action == "remove":
@@ -487,14 +479,9 @@ def _cmd_runs(args) -> int:
 
 
 def _check_run_name(name: str) -> None:
-    # TODO(secure): core.paths.safe_name(name, "run") once the `secure` branch is merged
-    from imgen_desktop.core.errors import ImgenError
-    from imgen_desktop.core.store import validate_name
+    from imgen_desktop.core.paths import run_dir
 
-    try:
-        validate_name(name)
-    except ImgenError as exc:
-        raise ImgenError(str(exc).replace("model name", "run name")) from None
+    run_dir(name)  # the one validator: no separators, '..', absolute paths or links out of runs/
 
 
 def _show_run(name: str) -> int:
@@ -559,41 +546,19 @@ def _show_run(name: str) -> int:
 
 
 def _stop_signals(token, on_stop) -> dict:
-    """SIGINT, SIGTERM and SIGHUP stop the current training as Stop does; a second Ctrl+C aborts.
-    TODO(secure): core.process_runner.stop_on_signals does the same once `secure` is merged."""
-    import signal
-    import threading
+    """SIGINT, SIGTERM and SIGHUP stop the current training as Stop does; a second Ctrl+C aborts."""
+    from imgen_desktop.core.process_runner import stop_on_signals
 
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    count = {"n": 0}
+    def abort() -> None:
+        raise KeyboardInterrupt
 
-    def handler(signum, frame) -> None:
-        count["n"] += 1
-        if count["n"] > 1:
-            raise KeyboardInterrupt
-        threading.Thread(target=token.stop, daemon=True).start()
-        on_stop(signal.Signals(signum).name)
-
-    previous = {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is not None:
-            try:
-                previous[sig] = signal.signal(sig, handler)
-            except (ValueError, OSError):
-                pass
-    return previous
+    return stop_on_signals(token, on_stop, abort)
 
 
 def _restore_signals(previous: dict) -> None:
-    import signal
+    from imgen_desktop.core.process_runner import restore_signals
 
-    for sig, old in previous.items():
-        try:
-            signal.signal(sig, old)
-        except (ValueError, OSError, TypeError):
-            pass
+    restore_signals(previous)
 
 
 def _queue_table(queue) -> None:
@@ -737,6 +702,9 @@ def _run_queue(queue, quiet: bool, warn) -> int:
     return 1 if report.failed else 0
 
 
+_ONE_LINE_COMMANDS = ("train", "models", "generate", "runs", "queue")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -746,6 +714,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("queue add: --family is required (unless --resume NAME continues a run)")
     from imgen_desktop.core.errors import ImgenError
 
+    if args.command in _ONE_LINE_COMMANDS:
+        _quiet_libraries()
     handler = {
         "devices": _cmd_devices,
         "train": _cmd_train,
@@ -766,6 +736,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print("imgen: error: out of memory; try a smaller batch, image or tile size", file=sys.stderr)
         return 1
+    except OSError as exc:
+        if args.command not in _ONE_LINE_COMMANDS or not exc.strerror:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"imgen: error: {exc.strerror}{where}", file=sys.stderr)
+        return 1
+
+
+def _quiet_libraries() -> None:
+    """Library warnings (torch's UserWarnings, libtorch's C++ log lines) must not break the
+    one-line promise on stderr; ``IMGEN_DEBUG=1`` shows them."""
+    import os
+    import warnings
+
+    if os.environ.get("IMGEN_DEBUG"):
+        return
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    warnings.filterwarnings("ignore")
 
 
 if __name__ == "__main__":

@@ -61,27 +61,44 @@ def main_window(qtbot):
 def make_model_file():
     """Factory: ``make_model_file(path, **meta)`` writes a tiny, valid Imgen model file.
 
-    ``meta`` overrides the defaults (a GAN x2 upscaler); returns the path.
+    ``meta`` overrides the defaults (a GAN x2 upscaler). The weights are a real, tiny network
+    of the file's architecture (``{family}.restore``, or the family's generator for
+    ``task="generate"``), so the file passes the store's import checks and loads; returns the path.
     """
 
     def make(path, **meta):
         import torch
 
+        from imgen_desktop.core import models
         from imgen_desktop.core.store import save_model_file
 
-        torch.manual_seed(0)
-        tensors = {"conv.weight": torch.randn(4, 3, 3, 3), "conv.bias": torch.zeros(4)}
         base = {
             "family": "gan",
             "task": "upscale",
             "scale": 2,
             "channels": 3,
-            "arch": "test.tiny",
-            "arch_params": {"width": 4},
             "dataset": "builtin:photos",
             "steps": 10,
             "metrics": {"psnr": 30.5},
         }
-        return save_model_file(path, tensors, {**base, **meta})
+        full = {**base, **meta}
+        if "arch" not in meta:
+            if full["task"] == "generate":
+                full["arch"], full["arch_params"] = {
+                    "gan": ("gan.dcgan", {"z_dim": 4, "channels": full["channels"], "width": 2, "image_size": 16}),
+                    "vae": ("vae.conv", {"size": 8, "channels": full["channels"], "latent_dim": 2, "width": 2}),
+                    "rnn": ("rnn.draw", {"size": 8, "channels": full["channels"], "z_dim": 2, "hidden": 4, "steps": 2}),
+                }[full["family"]]
+            else:
+                full["arch"] = f"{full['family']}.restore"
+                full["arch_params"] = {"channels": full["channels"], "task": full["task"], "scale": full["scale"],
+                                       "width": 4, "blocks": 1, **({"latent": 2} if full["family"] == "vae" else {})}
+            full.update({k: v for k, v in meta.items() if k == "arch_params"})
+        torch.manual_seed(0)
+        try:
+            tensors = models.build_from_meta(full).state_dict()
+        except Exception:  # an architecture the test invents: any small tensors will do
+            tensors = {"conv.weight": torch.randn(4, 3, 3, 3), "conv.bias": torch.zeros(4)}
+        return save_model_file(path, tensors, full)
 
     return make

@@ -3,10 +3,82 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from imgen_desktop.core.tasks import ENHANCE_TASKS, FAMILIES, SCALES, TASKS  # noqa: F401 (re-exported)
+
+
+# The one table of bounds for every numeric option: TrainConfig.validate (the GUI, the queue,
+# a resumed run) and the CLI (train and generate) check against it. ``option`` is the CLI flag
+# each bound is reported with. Limits are far above anything useful and far below what would
+# exhaust memory or overflow a library (torch seeds are 64-bit, a grid of -n images is kept in memory).
+@dataclass(frozen=True)
+class Bound:
+    lo: float
+    hi: float
+    whole: bool = True
+    lo_open: bool = False  # lo itself is not allowed (a learning rate of 0)
+
+    def check(self, option: str, value: Any) -> None:
+        from imgen_desktop.core.errors import ImgenError
+
+        kind = "a whole number" if self.whole else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.whole and not isinstance(value, int)):
+            raise ImgenError(f"{option} must be {kind}, not {value!r}")
+        if not math.isfinite(value) or value < self.lo or value > self.hi or (self.lo_open and value == self.lo):
+            low = f"above {_num(self.lo)}" if self.lo_open else f"at least {_num(self.lo)}"
+            raise ImgenError(f"{option} must be {low} and at most {_num(self.hi)}, not {_num(value)}")
+
+
+def _num(value: float) -> str:
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
+        text = str(int(value))
+        return text if len(text) <= 24 else text[:10] + f"... ({len(text)} digits)"
+    return f"{value:g}"
+
+
+MAX_SEED = 2**63 - 1
+TRAIN_BOUNDS: dict[str, Bound] = {
+    "scale": Bound(1, 4),
+    "image_size": Bound(8, 1024),
+    "channels": Bound(0, 3),
+    "batch_size": Bound(1, 4096),
+    "steps": Bound(1, 100_000_000),
+    "lr": Bound(0, 10, whole=False, lo_open=True),
+    "seed": Bound(0, MAX_SEED),
+    "sample_every": Bound(0, 100_000_000),
+    "checkpoint_every": Bound(0, 100_000_000),
+    "z_dim": Bound(1, 4096),
+    "width": Bound(1, 1024),
+    "ema": Bound(0, 1, whole=False),
+    "adv_weight": Bound(0, 1000, whole=False),
+    "beta1": Bound(0, 1, whole=False),
+    "beta2": Bound(0, 1, whole=False),
+    "latent_dim": Bound(1, 4096),
+    "beta": Bound(0, 1000, whole=False),
+    "kl_warmup": Bound(0, 100_000_000),
+    "free_bits": Bound(0, 100, whole=False),
+    "rnn_steps": Bound(1, 64),
+    "rnn_hidden": Bound(1, 4096),
+    "clip_grad": Bound(0, 1e6, whole=False),
+    "noise_sigma": Bound(0, 255, whole=False),
+}
+EXTRA_BOUNDS: dict[str, Bound] = {"blocks": Bound(0, 64), "dec_blocks": Bound(0, 64), "gp_weight": Bound(0, 1e6, whole=False)}
+GENERATE_BOUNDS: dict[str, Bound] = {"n": Bound(1, 4096), "seed": Bound(0, MAX_SEED)}
+
+
+def option_name(field_name: str) -> str:
+    """``image_size`` -> ``--image-size`` (the CLI flag a bound is reported with)."""
+    return {"gan_loss": "--loss", "n": "-n"}.get(field_name, "--" + field_name.replace("_", "-"))
+
+
+def check_bounds(values: dict[str, Any], bounds: dict[str, Bound]) -> None:
+    """ImgenError (one sentence) for the first value outside its bound."""
+    for key, bound in bounds.items():
+        if key in values and values[key] is not None:
+            bound.check(option_name(key), values[key])
 
 
 @dataclass
@@ -66,17 +138,24 @@ class TrainConfig:
     def validate(self) -> None:
         from imgen_desktop.core.errors import ImgenError
 
+        from imgen_desktop.core.paths import safe_name
+
         if self.family not in FAMILIES:
             raise ImgenError(f"unknown family {self.family!r}; choose one of {', '.join(FAMILIES)}")
         if self.task not in TASKS:
             raise ImgenError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if self.task == "upscale" and self.scale not in SCALES:
             raise ImgenError("--scale must be 2 or 4")
-        if self.steps < 1:
-            raise ImgenError("--steps must be at least 1")
-        if self.batch_size < 1:
-            raise ImgenError("--batch-size must be at least 1")
-        if self.image_size < 8:
-            raise ImgenError("--image-size must be at least 8")
-        if not (self.lr > 0):
-            raise ImgenError("--lr must be positive")
+        check_bounds(self.to_dict(), TRAIN_BOUNDS)
+        if self.channels not in (0, 1, 3):
+            raise ImgenError("--channels must be 1 or 3")
+        for key in ("data", "device", "name", "gan_loss", "preset"):
+            if not isinstance(getattr(self, key), str):
+                raise ImgenError(f"{option_name(key)} must be text, not {getattr(self, key)!r}")
+        if not isinstance(self.extra, dict):
+            raise ImgenError("the run's extra settings must be an object")
+        for key, bound in EXTRA_BOUNDS.items():  # the extras that size a network
+            if key in self.extra:
+                bound.check(f"extra setting {key}", self.extra[key])
+        if self.name:
+            self.name = safe_name(self.name, "run")

@@ -93,6 +93,7 @@ def _child_main(config: TrainConfig, resume: bool, token: ProcessControlToken, c
             sent_terminal = True
 
     _watch_parent(token, parent_gone)
+    stop_on_signals(token)
     _lower_priority()
     try:
         from imgen_desktop.core import trainer
@@ -107,6 +108,47 @@ def _child_main(config: TrainConfig, resume: bool, token: ProcessControlToken, c
         try:
             conn.close()
         except OSError:
+            pass
+
+
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+def stop_on_signals(token: ControlToken, on_stop=None, again=None) -> dict:
+    """SIGINT, SIGTERM and SIGHUP stop the run as Stop does (checkpoint and model saved).
+
+    The handler only starts a thread that sets the token (setting a multiprocessing event
+    inside a signal handler could deadlock on its lock); ``on_stop()`` is called on the first
+    signal, ``again()`` on the next ones (e.g. to abort). Returns the previous handlers, for
+    :func:`restore_signals`. Only the main thread can install handlers: elsewhere it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    count = {"n": 0}
+
+    def handler(signum, frame) -> None:
+        count["n"] += 1
+        if count["n"] > 1 and again is not None:
+            again()
+            return
+        threading.Thread(target=token.stop, name="imgen-stop", daemon=True).start()
+        if count["n"] == 1 and on_stop is not None:
+            on_stop(signal.Signals(signum).name)
+
+    previous = {}
+    for sig in STOP_SIGNALS:
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+    return previous
+
+
+def restore_signals(previous: dict) -> None:
+    for sig, old in previous.items():
+        try:
+            signal.signal(sig, old)
+        except (ValueError, OSError, TypeError):
             pass
 
 
@@ -258,8 +300,12 @@ class TrainingProcess:
         if not self.config.name:
             return ""
         from imgen_desktop.core import paths
+        from imgen_desktop.core.errors import ImgenError
 
-        return str(paths.runs_dir() / self.config.name)
+        try:
+            return str(paths.run_dir(self.config.name))
+        except ImgenError:
+            return ""
 
     def _checkpoint_note(self) -> str:
         folder = self._run_dir or self._guess_run_dir()

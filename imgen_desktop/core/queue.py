@@ -168,14 +168,10 @@ class _FileLock:
 
 
 def _check_name(name: str) -> str:
-    # TODO(secure): use core.paths.safe_name(name, "run") once the `secure` branch is merged; until
-    # then the store's model-name rule (the same characters) guards run and model names.
-    from imgen_desktop.core.store import validate_name
+    """Queue entries' run names go through the one validator of names that become paths."""
+    from imgen_desktop.core.paths import safe_name
 
-    try:
-        return validate_name(name)
-    except ImgenError as exc:
-        raise ImgenError(str(exc).replace("model name", "run name")) from None
+    return safe_name(name, "run")
 
 
 class TrainingQueue:

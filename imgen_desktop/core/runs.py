@@ -94,7 +94,8 @@ class RunSummary:
 
 
 def run_folder(name: str) -> Path:
-    return paths.runs_dir() / name
+    """``$IMGEN_HOME/runs/NAME`` through the one name validator (ImgenError for an unsafe name)."""
+    return paths.run_dir(name)
 
 
 def run_exists(name: str) -> bool:
@@ -137,8 +138,11 @@ def _finite(value) -> float | None:
 
 def read_run(name: str) -> RunSummary:
     """The summary of run ``name``; never raises for a damaged run (``problem`` says what is wrong)."""
-    folder = run_folder(name)
     problem = ""
+    try:
+        folder = run_folder(name)
+    except ImgenError as exc:  # a folder someone named by hand: listed with its problem, never used
+        folder, problem = paths.runs_dir() / name, str(exc)
     try:
         cfg = load_run_config(name)
     except ImgenError as exc:

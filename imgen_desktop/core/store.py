@@ -6,10 +6,8 @@ hyper-parameters, dataset, steps, created time, metrics. Nothing is ever unpickl
 """
 from __future__ import annotations
 
-import json
-import re
+import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +15,20 @@ from typing import Any
 from imgen_desktop.core import paths
 from imgen_desktop.core.atomic import atomic_path
 from imgen_desktop.core.errors import ModelError
+from imgen_desktop.core.models.files import (  # noqa: F401 (re-exported: the store's file format)
+    FORMAT_VERSION,
+    META_KEY,
+    SUFFIX,
+    load_model_file,
+    read_meta,
+    save_model_file,
+    short,
+)
 
-FORMAT_VERSION = 1
-META_KEY = "imgen"
-SUFFIX = ".safetensors"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,99}$")
+__all__ = [
+    "FORMAT_VERSION", "META_KEY", "SUFFIX", "ModelInfo", "ModelStore", "load_model_file", "read_meta",
+    "save_model_file", "validate_name",
+]
 
 
 @dataclass
@@ -71,124 +78,11 @@ class ModelInfo:
 
 
 def validate_name(name: str) -> str:
-    name = name.strip()
-    if not _NAME_RE.match(name) or name.endswith(SUFFIX):
-        raise ModelError(
-            f"invalid model name {name!r}: use letters, digits, spaces, '.', '_', '+' or '-' (at most 100)"
-        )
-    return name
+    """A model name that is safe as a file name in the store (``core.paths.safe_name``)."""
+    return paths.safe_name(name, "model")
 
 
-def read_meta(path: str | Path) -> dict[str, Any]:
-    """Read a model file's metadata without loading weights; raise ModelError if it is not ours."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
-    try:
-        header = _read_safetensors_metadata(path)
-    except ValueError as exc:
-        raise ModelError(f"{path.name} is not a valid safetensors file ({exc})") from None
-    except OSError as exc:
-        raise ModelError(f"{path.name} could not be read ({exc.strerror or _short(exc)})") from None
-    raw = header.get(META_KEY)
-    if raw is None:
-        raise ModelError(f"{path.name} is a safetensors file but not an Imgen Desktop model (no '{META_KEY}' metadata)")
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ModelError(f"{path.name} has corrupt Imgen Desktop metadata") from None
-    if not isinstance(meta, dict) or "family" not in meta or "task" not in meta or "arch" not in meta:
-        raise ModelError(f"{path.name} has incomplete Imgen Desktop metadata")
-    try:
-        fmt = int(meta.get("format", 0))
-        for key in ("scale", "steps", "created"):  # numbers that listings and loaders rely on
-            if key in meta:
-                float(meta[key])
-    except (TypeError, ValueError):
-        raise ModelError(f"{path.name} has invalid Imgen Desktop metadata (format, scale, steps or created)") from None
-    if fmt > FORMAT_VERSION:
-        raise ModelError(f"{path.name} was made by a newer Imgen Desktop (format {meta.get('format')})")
-    return meta
-
-
-_MAX_HEADER = 100 * 2**20
-
-
-def _read_safetensors_metadata(path: Path) -> dict[str, str]:
-    """The ``__metadata__`` of a safetensors file, read and checked without importing torch.
-
-    Layout: 8-byte little-endian header length N, N bytes of JSON (tensor name -> dtype, shape,
-    data_offsets; plus ``__metadata__``), then the tensor data. Raises ValueError if malformed
-    or truncated.
-    """
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise ValueError("file too short")
-        n = int.from_bytes(head, "little")
-        if n < 2 or n > _MAX_HEADER or 8 + n > size:
-            raise ValueError("bad header length")
-        raw = fh.read(n)
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("header is not JSON") from None
-    if not isinstance(header, dict):
-        raise ValueError("header is not a JSON object")
-    meta = header.pop("__metadata__", None) or {}
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise ValueError("metadata is not a string map")
-    end = 0
-    for name, entry in header.items():
-        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(isinstance(o, int) and o >= 0 for o in offsets)
-            or offsets[0] > offsets[1]
-            or "dtype" not in entry
-            or not isinstance(entry.get("shape"), list)
-        ):
-            raise ValueError(f"bad entry for tensor {name!r}")
-        end = max(end, offsets[1])
-    if 8 + n + end > size:
-        raise ValueError("truncated: the tensor data is incomplete")
-    return meta
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]
-
-
-def save_model_file(path: str | Path, tensors: dict, meta: dict[str, Any]) -> Path:
-    """Write tensors + metadata to ``path`` atomically (``tensors``: name -> torch.Tensor)."""
-    from safetensors.torch import save_file
-
-    meta = dict(meta)
-    meta.setdefault("format", FORMAT_VERSION)
-    meta.setdefault("created", time.time())
-    for key in ("family", "task", "arch"):
-        if key not in meta:
-            raise ValueError(f"model metadata needs {key!r}")
-    clean = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        save_file(clean, str(tmp), metadata={META_KEY: json.dumps(meta, sort_keys=True)})
-    return path
-
-
-def load_model_file(path: str | Path, device: str = "cpu") -> tuple[dict, dict[str, Any]]:
-    """Return ``(tensors, meta)``; raises ModelError for anything unreadable."""
-    from safetensors.torch import load_file
-
-    meta = read_meta(path)
-    try:
-        tensors = load_file(str(path), device=device)
-    except Exception as exc:
-        raise ModelError(f"{Path(path).name}: weights could not be read ({_short(exc)})") from None
-    return tensors, meta
+_short = short
 
 
 class ModelStore:
@@ -199,7 +93,7 @@ class ModelStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, name: str) -> Path:
-        return self.root / f"{validate_name(name)}{SUFFIX}"
+        return paths.model_path(name, self.root)
 
     def list(self) -> list[ModelInfo]:
         infos = []
@@ -272,27 +166,63 @@ class ModelStore:
         return f"{base}-{i}"
 
     def import_file(self, src: str | Path, name: str | None = None) -> ModelInfo:
+        """Copy a model file into the store after checking it will load (header only, no weights read)."""
+        from imgen_desktop.core.models import validate_model_file
+
         src = Path(src)
-        read_meta(src)  # refuse corrupt or foreign files before copying
+        if not src.is_file():
+            raise ModelError(f"model file not found: {src}")
         name = validate_name(name or src.name.removesuffix(SUFFIX))
         dst = self.path_for(name)
         if dst.exists():
             raise ModelError(f"a model named {name!r} already exists; pass --name to choose another")
+        validate_model_file(src)  # refuse what cannot load before anything is copied
         _copy_atomic(src, dst)
+        try:
+            validate_model_file(dst)  # the copy is what will be loaded: it must be the file we checked
+        except ModelError:
+            dst.unlink(missing_ok=True)
+            raise ModelError(f"{src.name} changed while it was imported; nothing was imported") from None
         return self._info(dst)
 
-    def export(self, name: str, out: str | Path) -> Path:
-        """Copy a model to ``out`` (.safetensors), or convert it to ONNX (.onnx)."""
+    def export(self, name: str, out: str | Path, overwrite: bool = False) -> Path:
+        """Copy a model to ``out`` (.safetensors), or convert it to ONNX (.onnx).
+
+        Refuses to write into the store's own folder, onto the model itself, or over an
+        existing file unless ``overwrite``.
+        """
         info = self.get(name)
         out = Path(out)
-        if out.suffix.lower() == SUFFIX:
+        suffix = out.suffix.lower()
+        if suffix not in (SUFFIX, ".onnx"):
+            raise ModelError(f"cannot export to {out.name}: use a .safetensors or .onnx file name")
+        self._check_export_target(info, out, overwrite)
+        if suffix == SUFFIX:
             _copy_atomic(info.path, out)
             return out
-        if out.suffix.lower() == ".onnx":
-            from imgen_desktop.core.models import export_onnx
+        from imgen_desktop.core.models import export_onnx
 
-            return export_onnx(info.path, out)
-        raise ModelError(f"cannot export to {out.name}: use a .safetensors or .onnx file name")
+        return export_onnx(info.path, out)
+
+    def _check_export_target(self, info: ModelInfo, out: Path, overwrite: bool) -> None:
+        try:
+            target = out.parent.resolve() / out.name
+            store = self.root.resolve()
+        except (OSError, RuntimeError):
+            raise ModelError(f"cannot export to {out}: the folder cannot be reached") from None
+        if target.parent == store or store in target.parents or _same_file(target, info.path):
+            raise ModelError(f"cannot export into the model store ({self.root}); choose a file outside it")
+        if out.is_dir():
+            raise ModelError(f"cannot export to {out}: it is a folder; give a file name")
+        if (out.exists() or out.is_symlink()) and not overwrite:
+            raise ModelError(f"{out} already exists; pass --overwrite to replace it")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:

@@ -48,6 +48,7 @@ from imgen_desktop.core.events import (
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
+LOCK = ".lock"
 CHECKPOINT_VERSION = 1
 # Fields that define the networks: on resume they always come from the run's saved config.
 ARCH_FIELDS = (
@@ -58,42 +59,137 @@ _PROGRESS_INTERVAL_S = 0.2
 
 
 def run_dir(run_name: str) -> Path:
-    """The folder of the run ``run_name`` (not created)."""
-    return paths.runs_dir() / run_name
+    """The folder of the run ``run_name`` (not created); ImgenError for a name that is not safe.
+
+    Every run name (``--name``, ``--resume``, the GUI, the queue) goes through
+    :func:`core.paths.run_dir`: no separators, ``..``, absolute paths or links out of the runs folder.
+    """
+    return paths.run_dir(run_name)
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The lines of a text file, skipping lines that are not valid UTF-8 (a crash or a bad disk)."""
+    out = []
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                out.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                continue
+    return out
 
 
 def load_metrics(run_name: str) -> list[dict]:
-    """The parsed ``metrics.jsonl`` of a run (each dict has ``step``); [] if there is none."""
+    """The parsed ``metrics.jsonl`` of a run (each dict has an integer ``step``); [] if there is none.
+
+    Tolerant: lines cut short by a crash, lines that are not UTF-8 or not JSON objects, and
+    lines whose step is not a whole number are skipped.
+    """
     path = run_dir(run_name) / METRICS
     if not path.is_file():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _read_lines(path):
         line = line.strip()
         if not line:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue  # a line cut short by a crash
-        if isinstance(row, dict) and "step" in row:
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and not isinstance(row["step"], bool) and row["step"] >= 0:
             out.append(row)
     return out
 
 
 def load_run_config(run_name: str) -> TrainConfig:
-    """The saved config of a run (to resume it); ImgenError if there is no such run."""
-    path = run_dir(run_name) / CONFIG
+    """The saved config of a run (to resume it); ImgenError if there is no such run or it is unusable."""
+    folder = run_dir(run_name)
+    path = folder / CONFIG
     if not path.is_file():
         raise ImgenError(f"no run named {run_name!r} in {paths.runs_dir()}")
+    _refuse_links(folder, run_name)
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ImgenError(f"the run {run_name!r} has a corrupt {CONFIG} ({exc})") from None
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ImgenError(f"the run {run_name!r} has a corrupt {CONFIG} ({type(exc).__name__}); "
+                         f"start a new run or fix {path}") from None
+    except OSError as exc:
+        raise ImgenError(f"the run {run_name!r}: {CONFIG} could not be read ({exc.strerror or exc})") from None
+    if not isinstance(data, dict):
+        raise ImgenError(f"the run {run_name!r} has a corrupt {CONFIG} (not a JSON object); start a new run or fix {path}")
+    try:
+        config = TrainConfig.from_dict(data)
+        config.name = run_name
+        config.validate()
+    except (TypeError, ValueError, ImgenError) as exc:
+        raise ImgenError(f"the run {run_name!r} has an invalid {CONFIG}: {exc}") from None
+    return config
+
+
+def _refuse_links(folder: Path, run_name: str) -> None:
+    """ImgenError if a file the trainer writes in a run folder is a link (it would write elsewhere)."""
+    for entry in (CONFIG, METRICS, CHECKPOINT, "samples", LOCK):
+        if (folder / entry).is_symlink():
+            raise ImgenError(f"the run {run_name!r} has a link {entry} in its folder; refusing to write through it")
 
 
 def has_checkpoint(run_name: str) -> bool:
     return (run_dir(run_name) / CHECKPOINT).is_file()
+
+
+class RunLock:
+    """An OS file lock on a run folder, held by the process that trains in it.
+
+    ``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows: the lock goes away with the
+    process, so a crashed run never leaves a stale lock behind.
+    """
+
+    def __init__(self, folder: Path, run_name: str) -> None:
+        self.path = folder / LOCK
+        self.run_name = run_name
+        self._fh = None
+
+    def acquire(self) -> "RunLock":
+        import os
+
+        try:
+            fh = open(self.path, "a+b")
+        except OSError as exc:
+            raise ImgenError(f"cannot lock the run folder {self.path.parent}: {exc.strerror or exc}") from None
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                fh.seek(0)
+                owner = fh.read(32).decode("ascii", "replace").strip()
+            except OSError:  # Windows: the locked byte cannot be read by another process
+                owner = ""
+            fh.close()
+            who = f" (process {owner})" if owner.isdigit() else ""
+            raise ImgenError(f"the run {self.run_name!r} is in use by another training{who}; "
+                             "wait for it to finish, stop it, or choose another name") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()).encode("ascii"))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            try:
+                self._fh.close()  # closing the file releases the lock
+            finally:
+                self._fh = None
 
 
 def auto_name(config: TrainConfig) -> str:
@@ -123,6 +219,11 @@ def train(config: TrainConfig, on_event: EventCallback, token: ControlToken | No
     except ImgenError as exc:
         return run.fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - report every failure as an event, keep the app alive
+        if _is_disk_full(exc):
+            return run.fail(f"the disk is full (at step {run.step}); {run.kept_note()}. Free some space and resume the run")
+        if isinstance(exc, OSError) and exc.strerror:
+            where = f" ({exc.filename})" if exc.filename else ""
+            return run.fail(f"training stopped at step {run.step}: {exc.strerror}{where}; {run.kept_note()}")
         if _is_oom(exc):
             return run.fail(
                 f"out of memory on {run.device_name} at step {run.step}; try a smaller batch size "
@@ -130,6 +231,19 @@ def train(config: TrainConfig, on_event: EventCallback, token: ControlToken | No
             )
         run.emit(Log("".join(traceback.format_exception(exc)).rstrip(), "error"))
         return run.fail(f"training failed at step {run.step}: {type(exc).__name__}: {exc}")
+    finally:
+        run.release()
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC / EDQUOT, also as torch's zip writer reports it ("unexpected pos ...", "file write failed")."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("unexpected pos" in text or "file write failed" in text
+                                              or "no space left" in text)
 
 
 def _set_cosine_lr(recipe, step: int, total: int, floor: float = 0.05) -> None:
@@ -167,6 +281,17 @@ class _Run:
         self.device_name = "the device"
         self.dir: Path | None = None
         self.last_checkpoint_step: int | None = None
+        self.lock: RunLock | None = None
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def kept_note(self) -> str:
+        if self.last_checkpoint_step is not None:
+            return f"the checkpoint of step {self.last_checkpoint_step} is kept in {self.dir}"
+        return "no checkpoint had been saved yet"
 
     # --- events ---------------------------------------------------------------------------
     def emit(self, event) -> None:
@@ -181,41 +306,65 @@ class _Run:
         return event
 
     # --- set-up ---------------------------------------------------------------------------
+    def _lock(self, folder: Path) -> None:
+        """Create the run folder and take its lock (refusing a run another process is training)."""
+        _refuse_links(folder, self.config.name)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ImgenError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
+        self.lock = RunLock(folder, self.config.name).acquire()
+
     def _prepare_run_folder(self) -> dict | None:
-        """Create or reopen the run folder; return the checkpoint to resume from (or None)."""
+        """Create or reopen (and lock) the run folder; return the checkpoint to resume from (or None)."""
         import torch
+
+        from imgen_desktop.core.store import ModelStore
 
         cfg = self.config
         if self.resume:
             if not cfg.name:
                 raise ImgenError("to resume, give the name of the run")
             saved = load_run_config(cfg.name)
-            if not has_checkpoint(cfg.name):
-                raise ImgenError(f"the run {cfg.name!r} has no checkpoint to resume from")
+            folder = run_dir(cfg.name)
+            self._lock(folder)
             # the networks' fields come from the run; a GAN loss may change between losses that
             # share the discriminator (not to or from WGAN-GP, whose critic has no batch norm)
             keep = [f for f in ARCH_FIELDS if not (f == "gan_loss" and "wgan-gp" not in (cfg.gan_loss, saved.gan_loss))]
             changed = [f for f in keep if getattr(cfg, f) != getattr(saved, f)]
             self._saved_lr = float(saved.lr)
             self.config = cfg = dataclasses.replace(cfg, **{f: getattr(saved, f) for f in keep})
+            self.dir = folder
+            if not has_checkpoint(cfg.name):
+                # it stopped before its first checkpoint: nothing to continue, so it starts again
+                if ModelStore().exists(cfg.name):
+                    raise ImgenError(f"the run {cfg.name!r} has no checkpoint and a model named {cfg.name!r} "
+                                     "already exists; start a new run with another name")
+                self.log(f"the run {cfg.name} stopped before its first checkpoint; starting it again from step 0", "warning")
+                return None
             if changed and not cfg.extra.get("_quiet_resume"):
                 self.log(f"resuming {cfg.name}: kept the run's {', '.join(changed)}")
-            self.dir = run_dir(cfg.name)
             try:
-                state = torch.load(self.dir / CHECKPOINT, map_location="cpu", weights_only=True)
+                state = torch.load(folder / CHECKPOINT, map_location="cpu", weights_only=True)
             except Exception as exc:  # noqa: BLE001
-                raise ImgenError(f"the checkpoint of run {cfg.name!r} could not be read ({exc})") from None
+                raise ImgenError(f"the checkpoint of run {cfg.name!r} could not be read ({_first_line(exc)})") from None
+            if not isinstance(state, dict) or not isinstance(state.get("step"), int) or "recipe" not in state:
+                raise ImgenError(f"the checkpoint of run {cfg.name!r} is not a checkpoint of this app")
             return state
         if not cfg.name:
             cfg.name = auto_name(cfg)
-        from imgen_desktop.core.store import ModelStore, validate_name
-
-        validate_name(cfg.name)
         folder = run_dir(cfg.name)
-        if has_checkpoint(cfg.name) or (folder / METRICS).is_file():
-            raise ImgenError(f"a run named {cfg.name!r} already exists; resume it (--resume {cfg.name}) or choose another name")
+
+        def refuse_existing() -> None:
+            if has_checkpoint(cfg.name) or (folder / METRICS).is_file():
+                self.release()
+                raise ImgenError(f"a run named {cfg.name!r} already exists; resume it (--resume {cfg.name}) or choose another name")
+
+        refuse_existing()
         if ModelStore().exists(cfg.name):
             raise ImgenError(f"a model named {cfg.name!r} already exists; choose another name")
+        self._lock(folder)
+        refuse_existing()  # again under the lock: another process may have just started it
         self.dir = folder
         return None
 
@@ -231,6 +380,7 @@ class _Run:
         self.config.validate()
         state = self._prepare_run_folder()
         cfg = self.config
+        cfg.validate()  # a resumed run's own fields too
         device = resolve_device(cfg.device)
         self.device_name = str(device)
         if device.type == "cpu":
@@ -256,7 +406,7 @@ class _Run:
         if state is not None:
             try:
                 recipe.load_state_dict(state["recipe"])
-            except (KeyError, RuntimeError, ValueError) as exc:
+            except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
                 first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
                 raise ImgenError(f"the checkpoint of run {cfg.name!r} does not match its networks ({first})") from None
             saved_lr = getattr(self, "_saved_lr", cfg.lr)
@@ -270,8 +420,14 @@ class _Run:
                 self.log(f"learning rate changed from {saved_lr:g} to {cfg.lr:g}")
             self.step = int(state["step"])
             self.last_checkpoint_step = self.step
-            elapsed_before = float(state.get("elapsed_s", 0.0))
-            _set_rng_state(state.get("rng", {}))
+            try:
+                elapsed_before = float(state.get("elapsed_s", 0.0))
+            except (TypeError, ValueError):
+                elapsed_before = 0.0
+            try:
+                _set_rng_state(state.get("rng", {}))
+            except Exception:  # noqa: BLE001 - a damaged RNG state only changes the random stream
+                self.log("the checkpoint's random state could not be restored; continuing with a fresh one", "warning")
             self._truncate_metrics(self.step)
             self.log(f"resumed {cfg.name} at step {self.step}")
         else:
@@ -418,8 +574,16 @@ class _Run:
             "config": self.config.to_dict(),
         }
         path = self.dir / CHECKPOINT
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+        try:
+            with atomic_path(path) as tmp:
+                torch.save(state, tmp)
+        except (OSError, RuntimeError) as exc:
+            if not _is_disk_full(exc) and not isinstance(exc, OSError):
+                raise
+            kept = (f"the previous checkpoint (step {self.last_checkpoint_step}) is kept"
+                    if self.last_checkpoint_step is not None else "no earlier checkpoint exists")
+            why = "disk full" if _is_disk_full(exc) else f"{exc.strerror or _first_line(exc)}"
+            raise TrainingError(f"{why} while saving the checkpoint at step {self.step}; {kept} in {self.dir}") from None
         self.last_checkpoint_step = self.step
         self.emit(CheckpointSaved(self.step, str(path)))
 
@@ -465,6 +629,11 @@ class _Run:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
 
 def _json_float(v: float) -> float | str:
     v = float(v)

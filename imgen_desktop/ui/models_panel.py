@@ -408,7 +408,9 @@ class ModelsPanel(QWidget):
         def export(name=info.name, out=out):
             from imgen_desktop.core.store import ModelStore
 
-            return str(ModelStore(root).export(name, out))
+            # the save dialog has already asked before replacing a file; the store itself still
+            # refuses to write into its own folder
+            return str(ModelStore(root).export(name, out, overwrite=True))
         self._pool.start(export, on_done=lambda p, _t: self._say(f"Exported to {p}"),
                          on_error=lambda m, _t, n=info.name: self._error(f"Could not export “{n}”: {m}"))
 

@@ -63,7 +63,7 @@ def test_save_load_round_trip_keeps_tensors_and_metadata():
     got = store.get("my model")
     assert (got.family, got.task, got.scale, got.steps) == ("vae", "denoise", 1, 123)
     assert got.describe() == "my model — VAE denoise"
-    up = store.save("up", tensors, {**META, "task": "upscale", "scale": 4, "family": "gan"})
+    up = store.save("up", tensors, {**META, "task": "upscale", "scale": 4, "family": "gan", "arch": "gan.restore"})
     assert up.describe() == "up — GAN upscale x4"
 
 

@@ -71,17 +71,80 @@ def for_training(family: str, task: str) -> Architecture:
     raise ModelError(f"no {family.upper()} architecture for the task {task!r}")
 
 
+def clean_params(arch: Architecture, meta: dict[str, Any]) -> dict[str, Any]:
+    """The architecture parameters of checked metadata, bounded (``core.models.specs``)."""
+    from imgen_desktop.core.models.specs import SPECS, check_params
+
+    if arch.id in SPECS:
+        return check_params(meta)
+    return dict(meta.get("arch_params", {}))
+
+
 def build_from_meta(meta: dict[str, Any]):
     arch = get(meta["arch"])
-    return arch.build_network(dict(meta.get("arch_params", {})))
+    return arch.build_network(clean_params(arch, meta))
+
+
+def expected_tensors(arch: Architecture, params: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Names, shapes and dtype kinds of the weights ``arch`` built from ``params`` needs.
+
+    The network is built on torch's "meta" device: shapes only, no memory for the weights
+    (the parameters are already bounded, so the number of layers is small).
+    """
+    import torch
+
+    with torch.device("meta"):
+        net = arch.build_network(params)
+    return {
+        k: (tuple(v.shape), "float" if v.is_floating_point() else str(v.dtype).replace("torch.int", "I").replace("torch.uint", "U"))
+        for k, v in net.state_dict().items()
+    }
+
+
+def validate_model_file(path: str | Path) -> tuple[Architecture, dict[str, Any], dict[str, Any]]:
+    """``(architecture, clean parameters, metadata)`` of a model file that will load; ModelError otherwise.
+
+    Everything is decided from the header: metadata types and ranges, bounded architecture
+    parameters, and the tensors present against those the network needs. No weight is read
+    and no real network is built, so a hostile file costs no more than its header.
+    """
+    from imgen_desktop.core.models.files import check_tensors, parse_meta, read_header
+
+    path = Path(path)
+    strings, present = read_header(path)
+    meta = parse_meta(path.name, strings)
+    try:
+        arch = get(meta["arch"])
+        params = clean_params(arch, meta)
+        if meta["family"] != arch.family or meta["task"] not in arch.tasks:
+            raise ModelError(f"the architecture {arch.id!r} cannot do {meta['family'].upper()} {meta['task']}")
+    except ModelError as exc:
+        raise ModelError(f"{path.name}: {exc}") from None
+    try:
+        expected = expected_tensors(arch, params)
+    except Exception as exc:  # noqa: BLE001 - a parameter combination the builder refuses
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path.name}: its architecture parameters cannot be built ({first})") from None
+    check_tensors(path.name, expected, present)
+    return arch, params, meta
 
 
 def load_network(path: str | Path, device: str = "cpu"):
-    """Rebuild a network from a model file's metadata and load its weights (no pickle)."""
-    from imgen_desktop.core.store import load_model_file
+    """Rebuild a network from a model file's metadata and load its weights (no pickle).
 
-    tensors, meta = load_model_file(path, "cpu")
-    net = build_from_meta(meta)
+    The file is validated first (:func:`validate_model_file`), so memory is bounded by the
+    file's own size whatever its header says.
+    """
+    from safetensors.torch import load_file
+
+    from imgen_desktop.core.models.files import short
+
+    arch, params, meta = validate_model_file(path)
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"{Path(path).name}: weights could not be read ({short(exc)})") from None
+    net = arch.build_network(params)
     try:
         net.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
