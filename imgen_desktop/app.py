@@ -43,12 +43,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         QMessageBox.critical(None, APP_NAME, f"{APP_NAME} cannot start: {exc}")
         return 1
     window.show()
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(1500, _clean_stale_temporaries)  # after the first paint
     files = [a for a in argv if not a.startswith("-") and os.path.exists(a)]
     if files:
         window.open_paths(files)
     from PySide6.QtWidgets import QApplication
 
     return QApplication.instance().exec()
+
+
+def _clean_stale_temporaries() -> None:
+    """Temporaries that interrupted atomic writes left in models/ and runs/ (ours only, stale only)."""
+    try:
+        from imgen_desktop.core.atomic import clean_data_root
+        from imgen_desktop.core.paths import data_root
+
+        clean_data_root(data_root())
+    except Exception:  # noqa: BLE001 - housekeeping never stops the app
+        pass
 
 
 if __name__ == "__main__":

@@ -716,6 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command in _ONE_LINE_COMMANDS:
         _quiet_libraries()
+    _clean_stale_temporaries()
     handler = {
         "devices": _cmd_devices,
         "train": _cmd_train,
@@ -727,6 +728,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     }[args.command]
     try:
         return int(handler(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (``imgen runs list | head``): stop quietly, like other tools
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except ImgenError as exc:
         print(f"imgen: error: {exc}", file=sys.stderr)
         return 1
@@ -742,6 +750,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"imgen: error: {exc.strerror}{where}", file=sys.stderr)
         return 1
+
+
+def _clean_stale_temporaries() -> None:
+    """Remove temporaries that interrupted atomic writes left in the data root's own folders
+    (models/, runs/; only our temp-name patterns, only stale ones). Best effort: a data root that
+    cannot be used is reported by the command itself."""
+    try:
+        from imgen_desktop.core.atomic import clean_data_root
+        from imgen_desktop.core.paths import data_root
+
+        clean_data_root(data_root())
+    except Exception:  # noqa: BLE001 - never stop a command for housekeeping
+        pass
 
 
 def _quiet_libraries() -> None:
