@@ -168,7 +168,9 @@ def _is_oom(exc: BaseException) -> bool:
     import torch
 
     oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
-    return isinstance(exc, (oom, MemoryError)) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+    text = str(exc).lower()
+    return isinstance(exc, (oom, MemoryError)) or (
+        isinstance(exc, RuntimeError) and any(w in text for w in ("out of memory", "can't allocate memory", "cannot allocate memory")))
 
 
 class ImageModel:
@@ -777,7 +779,12 @@ def enhance_files(
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-            message = str(exc) if isinstance(exc, ImgenError) else f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+            if isinstance(exc, ImgenError):
+                message = str(exc)
+            elif _is_oom(exc):
+                message = "not enough memory to enhance this photo; choose a smaller tile size or fewer passes"
+            else:
+                message = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
             # image errors already name the file; others get it added
             result = FileResult(str(path), error=message if path.name in message else f"{path.name}: {message}")
             results.append(result)

@@ -95,8 +95,6 @@ def test_a_fifo_or_broken_mask_is_refused_without_hanging(corpus, tmp_path, capf
         assert not (tmp_path / "out.png").exists() and list(tmp_path.glob(".*")) == []
 
 
-@pytest.mark.xfail(strict=False, reason="core/enhance.enhance_photo: torch's 'can't allocate memory' RuntimeError "
-                   "(x.repeat / the whole-image run) escapes enhance_files as a traceback; see the images report")
 def test_a_big_image_within_the_pixel_limit_fails_cleanly_under_a_memory_cap(tmp_path):
     """9000 x 9000 (81 MP, under the 100 MP limit, 80 KB on disk): with --tile 0 and 1.5 GB of
     address space the whole-image run cannot fit; it must end in one line, not a crash."""
