@@ -54,6 +54,8 @@ def _add_train_options(p) -> None:
     p.add_argument("--clip-grad", type=float, default=None, help="gradient clipping norm (0 = off)")
     p.add_argument("--rnn-steps", type=int, default=None, help="RNN: unroll length")
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
+                   help="auto: mixed precision on CUDA, fp32 on CPU; bf16: autocast on CPU too (opt-in)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -126,7 +128,7 @@ def _cmd_devices(args) -> int:
 _TRAIN_FLAGS = (
     "scale", "data", "image_size", "batch_size", "steps", "lr", "seed", "sample_every", "checkpoint_every",
     "channels", "gan_loss", "spectral_norm", "augment", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
-    "clip_grad", "rnn_steps",
+    "clip_grad", "rnn_steps", "precision",
 )
 
 

@@ -198,11 +198,12 @@ class GanRecipe(Recipe):
         grad_g = amp.step(loss_g, self.opt_g)
         self.D.requires_grad_(True)
         self._update_ema(step)
+        # device tensors: the trainer reads them at its metrics interval, not every step
         return {
-            "loss.g": float(loss_g.detach()),
-            "loss.d": float(loss_d.detach()),
-            "d.real": float(d_real.detach().mean()),
-            "d.fake": float(d_fake.detach().mean()),
+            "loss.g": loss_g.detach(),
+            "loss.d": loss_d.detach(),
+            "d.real": d_real.detach().mean(),
+            "d.fake": d_fake.detach().mean(),
             "grad.g": grad_g,
             "grad.d": grad_d,
             "lr": float(self.opt_g.param_groups[0]["lr"]),

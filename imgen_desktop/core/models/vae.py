@@ -185,15 +185,15 @@ class VaeRecipe(Recipe):
         kl_loss = free_bits_kl(kl_dim, float(cfg.free_bits)) / pixels
         weight = kl_weight(step, cfg.beta, cfg.kl_warmup)
         total = recon + weight * kl_loss
-        kl = float(kl_dim.detach().sum(1).mean()) / pixels
-        return total, {"loss.recon": float(recon.detach()), "loss.kl": kl, "kl_weight": weight}
+        kl = kl_dim.detach().sum(1).mean() / pixels
+        return total, {"loss.recon": recon.detach(), "loss.kl": kl, "kl_weight": weight}
 
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
         self.net.train()
         total, metrics = self.loss(batch, step)
         norm = self.amp.step(total, self.opt, clip=float(self.config.clip_grad))
         return {
-            "loss.total": float(total.detach()),
+            "loss.total": total.detach(),  # device tensors, read at the trainer's metrics interval
             **metrics,
             "grad.vae": norm,
             "lr": float(self.opt.param_groups[0]["lr"]),
