@@ -84,6 +84,16 @@ class Amp:
         return norm.detach()
 
 
+def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """Adam, fused where this torch and device have it (CPU and CUDA in torch >= 2.4), else the
+    multi-tensor (foreach) version: one kernel per step instead of one per parameter."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
 class Recipe:
     """One family x task training procedure. Subclasses set ``family`` and ``tasks``."""
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.core.models import Architecture
-from imgen_desktop.core.models.base import Recipe, to_uint8
+from imgen_desktop.core.models.base import Recipe, adam, to_uint8
 
 GAN_LOSSES = ("nonsat", "hinge", "wgan-gp", "bce")
 
@@ -141,8 +141,8 @@ class GanRecipe(Recipe):
         norm = "none" if (c.spectral_norm or self.loss == "wgan-gp") else "bn"
         self.D = Discriminator(channels, int(c.width), int(c.image_size), norm=norm, spectral=bool(c.spectral_norm)).to(device)
         betas = (float(c.beta1), float(c.beta2))
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr, betas=betas)
+        self.opt_g = adam(self.G.parameters(), lr=c.lr, betas=betas)
+        self.opt_d = adam(self.D.parameters(), lr=c.lr, betas=betas)
         self.ema_decay = float(c.ema or 0.0)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if self.ema_decay > 0 else None
         self.augment = bool(c.augment)

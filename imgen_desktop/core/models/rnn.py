@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from imgen_desktop.core.models import Architecture
-from imgen_desktop.core.models.base import Recipe, to_uint8
+from imgen_desktop.core.models.base import Recipe, adam, to_uint8
 from imgen_desktop.core.models.vae import _levels, bernoulli_nll, gaussian_kl
 
 
@@ -151,7 +151,7 @@ class DrawRecipe(Recipe):
         self.steps = max(1, int(config.rnn_steps))
         self.model = Draw(config.image_size, channels, config.latent_dim, config.rnn_hidden,
                           self.steps).to(device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=(0.9, 0.999))
+        self.opt = adam(self.model.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.sample_columns = {"canvas": self.steps}
         self._norms: list[float] = []
         self._clipped: list[int] = []

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.core.models import Architecture
-from imgen_desktop.core.models.base import Recipe, to_uint8
+from imgen_desktop.core.models.base import Recipe, adam, to_uint8
 
 _MAX_MULT = 8  # channel cap: width * 8
 
@@ -162,7 +162,7 @@ class VaeRecipe(Recipe):
     def __init__(self, config: Any, channels: int, device: torch.device, amp) -> None:
         super().__init__(config, channels, device, amp)
         self.net = VaeNet(config.image_size, channels, config.latent_dim, config.width).to(device)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.999))
+        self.opt = adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.sample_columns = {"reconstructions": 2 * 4}  # real | reconstruction pairs, 4 pairs a row
 
     def networks(self) -> dict[str, nn.Module]:
