@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from imgen_desktop import cli
@@ -30,4 +31,6 @@ def test_precision_flag_fp32_and_bf16_close(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("imgen_desktop.core.precision.cpu_bf16_flags", lambda: [])
     assert cli.main(["enhance", str(src), "-o", str(tmp_path / "b.png"), "--model", "tiny-x2", "--precision", "bf16"]) == 0
     assert "imgen: note: this CPU has no bf16 instructions" in capsys.readouterr().err
-    assert cli.main(["enhance", str(src), "-o", str(tmp_path / "c.png"), "--model", "tiny-x2", "--precision", "fp8"]) == 2
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["enhance", str(src), "-o", str(tmp_path / "c.png"), "--model", "tiny-x2", "--precision", "fp8"])
+    assert usage.value.code == 2
