@@ -54,6 +54,8 @@ def _add_train_options(p) -> None:
     p.add_argument("--clip-grad", type=float, default=None, help="gradient clipping norm (0 = off)")
     p.add_argument("--rnn-steps", type=int, default=None, help="RNN: unroll length")
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
+                   help="auto: mixed precision on CUDA, fp32 on CPU; bf16: autocast on CPU too (opt-in)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -82,6 +84,8 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="builtin:NAME | NAME | PATH")
     e.add_argument("--tile", type=int, default=None, help="tile size in pixels; 0 = whole image at once")
     e.add_argument("--device", default="auto")
+    e.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="auto: bf16 where this CPU/GPU runs it faster, else fp32")
     e.add_argument("--format", default=None, choices=["png", "jpeg", "webp", "tiff"], help="output format")
     e.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     e.add_argument("--mask", default=None, help="inpaint: mask image (white = fill)")
@@ -124,7 +128,7 @@ def _cmd_devices(args) -> int:
 _TRAIN_FLAGS = (
     "scale", "data", "image_size", "batch_size", "steps", "lr", "seed", "sample_every", "checkpoint_every",
     "channels", "gan_loss", "spectral_norm", "augment", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
-    "clip_grad", "rnn_steps",
+    "clip_grad", "rnn_steps", "precision",
 )
 
 
@@ -292,7 +296,15 @@ def _cmd_enhance(args) -> int:
     options = EnhanceOptions(
         tile=args.tile, passes=args.passes, noise_level=args.noise_level, variation_seed=args.variation_seed,
         mask=args.mask, device=args.device, format=args.format, quality=args.quality, overwrite=args.overwrite,
+        precision=args.precision,
     )
+    if args.precision == "bf16" and not args.quiet:
+        from imgen_desktop.core.devices import resolve_device
+        from imgen_desktop.core.precision import resolve_precision
+
+        note = resolve_precision("bf16", resolve_device(args.device)).note
+        if note:
+            print(f"imgen: note: {note}", file=sys.stderr)
 
     def on_file_started(index: int, total: int, path, _target) -> None:
         state["name"] = f"[{index + 1}/{total}] {path.name}" if total > 1 else path.name

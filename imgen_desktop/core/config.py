@@ -99,6 +99,7 @@ class TrainConfig:
     device: str = "auto"
     name: str = ""
     amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 + scaler)
+    precision: str = "auto"  # auto (AMP on CUDA, fp32 on CPU) | fp32 | bf16 (autocast, CPU or CUDA; opt-in, see benchmarks)
     # --- GAN ---
     z_dim: int = 100
     width: int = 64  # base channel width of the networks (all families)
@@ -157,5 +158,7 @@ class TrainConfig:
         for key, bound in EXTRA_BOUNDS.items():  # the extras that size a network
             if key in self.extra:
                 bound.check(f"extra setting {key}", self.extra[key])
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ImgenError(f"unknown precision {self.precision!r}; choose auto, fp32 or bf16")
         if self.name:
             self.name = safe_name(self.name, "run")

@@ -20,6 +20,7 @@ to a ``.safetensors`` model file.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import threading
@@ -193,7 +194,8 @@ class ImageModel:
         self.radius = int(getattr(net, "radius", 16))
         self.supports_variation = hasattr(net, "latent") and hasattr(net, "prior")
         self.supports_noise_level = bool(getattr(net, "noise_hint", False))
-        self.dtypes = ("float32",)
+        self.dtypes = ("float32", "bfloat16", "float16")
+        self.precision = "auto"  # auto | fp32 | bf16: what run_tiled / __call__ use unless told (core/precision.py)
         self.halo = int(math.ceil(self.radius / self.pad_multiple) * self.pad_multiple)
 
     def __repr__(self) -> str:
@@ -204,7 +206,7 @@ class ImageModel:
         return self.channels + (1 if self.task == "inpaint" else 0)
 
     # --- one forward pass ----------------------------------------------------------------
-    def __call__(self, x, mask=None, noise_level=None, noise=None):
+    def __call__(self, x, mask=None, noise_level=None, noise=None, precision: str | None = None):
         """Whole-tensor inference: ``x`` (N, C, H, W) float in [0, 1] -> (N, C, H*s, W*s).
 
         Pads (reflect) to the net's multiple and crops back; clamps to [0, 1]. ``mask``
@@ -220,7 +222,7 @@ class ImageModel:
         inp = torch.cat([x, mask.to(x)], 1) if self.task == "inpaint" else x
         if ph or pw:
             inp = F.pad(inp, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
-        y = self._forward(inp, noise_level, noise)
+        y = self._forward(inp, noise_level, noise, self.resolve_precision(precision))
         return y[..., : h * self.scale, : w * self.scale]
 
     def _validate(self, x, mask):
@@ -239,7 +241,14 @@ class ImageModel:
                 raise ImgenError(f"the mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {x.shape[-1]}x{x.shape[-2]}")
         return x.float()
 
-    def _forward(self, inp, noise_level=None, noise=None):
+    def resolve_precision(self, precision: str | None = None):
+        """The :class:`core.precision.Precision` a run uses (None = :attr:`precision`)."""
+        from imgen_desktop.core.precision import resolve_precision
+
+        return resolve_precision(precision or self.precision, self.device)
+
+    def _forward(self, inp, noise_level=None, noise=None, prec=None):
+        """One network pass; float32 in and out whatever precision the network runs in."""
         import torch
 
         kwargs: dict[str, Any] = {}
@@ -247,9 +256,14 @@ class ImageModel:
             kwargs["noise_level"] = noise_level
         if noise is not None and self.supports_variation:
             kwargs["noise"] = noise.to(self.device)
+        inp = inp.to(self.device)
+        if prec is not None and prec.channels_last:
+            inp = inp.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            y = self.net(inp.to(self.device), **kwargs).float().clamp(0, 1).cpu()
-        return y.clone()  # a normal tensor, usable outside inference mode
+            with prec.autocast() if prec is not None else contextlib.nullcontext():
+                y = self.net(inp, **kwargs)
+            y = y.float().clamp(0, 1).cpu()
+        return y.contiguous().clone()  # a normal NCHW tensor, usable outside inference mode
 
     # --- tiling --------------------------------------------------------------------------
     def default_tile(self) -> int:
@@ -288,7 +302,7 @@ class ImageModel:
 
     def run_tiled(
         self, x, mask=None, tile: int | None = None, noise_level=None, variation_seed: int | None = None,
-        progress: ProgressFn | None = None, token=None, passes: int | None = None,
+        progress: ProgressFn | None = None, token=None, passes: int | None = None, precision: str | None = None,
     ):
         """Tiled inference over ``x`` (N, C, H, W) in [0, 1] -> (N, C, H*s, W*s), on CPU.
 
@@ -296,7 +310,9 @@ class ImageModel:
         in one piece). Out-of-memory halves the tile and starts over. ``passes`` (1, 2 or 4;
         None = :attr:`default_passes`): the self-ensemble — the image is also run mirrored
         left-right (2) and upside down (4), each result mirrored back, and the results averaged;
-        each pass costs a full run. Progress counts the tiles of all passes.
+        each pass costs a full run. Progress counts the tiles of all passes. ``precision``
+        (auto | fp32 | bf16; None = :attr:`precision`): see :mod:`core.precision`; tiles are
+        cast back to float32 before they are blended.
         """
         import torch
 
@@ -309,13 +325,14 @@ class ImageModel:
 
             noise_level = float(estimate_noise_sigma(_centre_crop(x[:1], 1024)).mean())
         size = 0 if tile == 0 else self._round_tile(tile if tile else self.default_tile())
+        prec = self.resolve_precision(precision)
         while True:
             try:
                 total = None
                 for k, dims in enumerate(_FLIPS[:passes]):
                     report = None if progress is None else (lambda done, tiles, k=k: progress(k * tiles + done, passes * tiles))
                     y = _flip(self._tiles(_flip(x, dims), _flip(mask, dims), size, noise_level,
-                                          variation_seed, report, token), dims)
+                                          variation_seed, report, token, prec), dims)
                     total = y if total is None else total.add_(y)
                 return total.div_(passes) if passes > 1 else total
             except _OutOfMemory:
@@ -329,7 +346,7 @@ class ImageModel:
                     ) from None
                 size = self._round_tile(min(current, longest) // 2)
 
-    def _tiles(self, x, mask, size: int, noise_level, variation_seed, progress, token):
+    def _tiles(self, x, mask, size: int, noise_level, variation_seed, progress, token, prec=None):
         import torch
         import torch.nn.functional as F
 
@@ -361,7 +378,7 @@ class ImageModel:
                     f = m
                     pnoise = noise[..., y0 // f : (y0 + th + 2 * halo) // f, x0 // f : (x0 + tw + 2 * halo) // f]
                 try:
-                    y = self._forward(piece, noise_level, pnoise)
+                    y = self._forward(piece, noise_level, pnoise, prec)
                 except Exception as exc:  # noqa: BLE001
                     if _is_oom(exc):
                         raise _OutOfMemory() from None
@@ -470,6 +487,7 @@ def _mask_array(mask, height: int, width: int) -> np.ndarray:
 def enhance_photo(
     photo, model: ImageModel, tile: int | None = None, mask=None, noise_level: float | None = None,
     variation_seed: int | None = None, progress: ProgressFn | None = None, token=None, passes: int | None = None,
+    precision: str | None = None,
 ):
     """Run ``model`` over a :class:`core.imageio.Photo`; returns a new Photo.
 
@@ -503,7 +521,7 @@ def enhance_photo(
             raise ImgenError("the inpaint mask is empty: paint the area to fill")
         mask_t = torch.from_numpy(m.astype(np.float32))[None, None].expand(x.shape[0], 1, h, w)
     y = model.run_tiled(x, mask=mask_t, tile=tile, noise_level=noise_level, variation_seed=variation_seed,
-                        progress=progress, token=token, passes=passes)
+                        progress=progress, token=token, passes=passes, precision=precision)
     if model.channels == 3 and c == 1:
         y = y.mean(dim=1, keepdim=True)
     elif model.channels == 1 and c == 3:
@@ -542,10 +560,11 @@ class EnhanceOptions:
     format: str | None = None
     quality: int = 95
     overwrite: bool = False
+    precision: str = "auto"  # auto | fp32 | bf16 (core/precision.py)
 
     def run_kwargs(self, model: "ImageModel") -> dict[str, Any]:
         """The keyword arguments of :func:`enhance_photo` that apply to ``model``."""
-        kwargs: dict[str, Any] = {"tile": self.tile, "passes": self.passes}
+        kwargs: dict[str, Any] = {"tile": self.tile, "passes": self.passes, "precision": self.precision}
         if model.task == "inpaint":
             kwargs["mask"] = self.mask
         if self.noise_level is not None and model.supports_noise_level:

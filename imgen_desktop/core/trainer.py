@@ -395,7 +395,7 @@ class _Run:
         self.log(dataset.info())
 
         _seed_everything(cfg.seed)
-        amp = Amp(device, cfg.amp)
+        amp = Amp(device, cfg.amp, cfg.precision)
         recipe = arch.recipe(cfg, channels, device, amp)
         self.recipe = recipe
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -438,6 +438,8 @@ class _Run:
 
     # --- the loop ---------------------------------------------------------------------------
     def _loop(self, recipe, dataset, device, elapsed_before: float, monitor) -> Finished | Failed:
+        import torch
+
         cfg = self.config
         total = int(cfg.steps)
         log_every = max(1, min(10, total // 100))
@@ -445,7 +447,8 @@ class _Run:
         schedule = cfg.extra.get("lr_schedule") if isinstance(cfg.extra, dict) else None
         batches = dataset.batches(cfg.batch_size, device, flip=None if flip is None else bool(flip))
         diag_batch = dataset.fixed_batch(min(64, max(8, cfg.batch_size)), device, seed=cfg.seed + 1)
-        acc: dict[str, list[float]] = {}
+        acc: dict[str, Any] = {}  # running sums since the last metrics line (device tensors or floats)
+        acc_n = 0
         durations: deque[float] = deque(maxlen=50)
         active = 0.0  # seconds spent training in this session (pauses excluded)
         last_progress = 0.0
@@ -463,22 +466,28 @@ class _Run:
             batch = next(batches)
             values = recipe.train_step(batch, self.step)
             self.step += 1
-            bad = [k for k, v in values.items() if k.startswith("loss") and not math.isfinite(float(v))]
-            if bad:
-                return self._non_finite(f"{bad[0]} became {values[bad[0]]}")
+            # no host sync per step: losses stay on the device, summed, and are read (one sync)
+            # at the metrics interval, where a non-finite loss is caught (<= log_every steps late)
             for k, v in values.items():
-                acc.setdefault(k, []).append(float(v))
+                v = v.detach().float() if torch.is_tensor(v) else float(v)
+                acc[k] = v if k not in acc else acc[k] + v
+            acc_n += 1
             line: dict[str, float] = {}
-            if self.step % log_every == 0 or self.step == total:
-                line.update({k: float(np.mean(v)) for k, v in acc.items()})
+            checkpoint_now = bool(cfg.checkpoint_every) and self.step % cfg.checkpoint_every == 0 and self.step < total
+            if self.step % log_every == 0 or self.step == total or checkpoint_now:
+                line.update(_read_means(acc, acc_n))
                 acc.clear()
+                acc_n = 0
+                bad = [k for k, v in line.items() if k.startswith("loss") and not math.isfinite(v)]
+                if bad:
+                    return self._non_finite(f"{bad[0]} became {line[bad[0]]}")
             sample_now = bool(cfg.sample_every) and self.step % cfg.sample_every == 0
             if self.token.take_sample_request() or sample_now or self.step == total:
                 line.update(self._sample_and_diagnose(recipe, diag_batch, monitor))
                 last_sampled = self.step
             if line:
                 self._write_metrics(line, elapsed_before + active)
-            if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < total:
+            if checkpoint_now:
                 self._save_checkpoint(recipe, elapsed_before + active + time.perf_counter() - t0)
             dt = time.perf_counter() - t0
             active += dt
@@ -633,6 +642,17 @@ class _Run:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _read_means(sums: dict[str, Any], n: int) -> dict[str, float]:
+    """Means of summed step values: the tensors are read in one transfer (one host sync)."""
+    import torch
+
+    keys = [k for k, v in sums.items() if torch.is_tensor(v)]
+    read = torch.stack([sums[k].reshape(()) for k in keys]).cpu().tolist() if keys else []
+    means = {k: float(v) / n for k, v in sums.items() if not torch.is_tensor(v)}
+    means.update({k: float(v) / n for k, v in zip(keys, read)})
+    return {k: means[k] for k in sums}
 
 
 def _json_float(v: float) -> float | str:

@@ -23,12 +23,17 @@ from torch import nn
 class Amp:
     """Mixed precision for one device: bf16 autocast where supported, else fp16 + GradScaler."""
 
-    def __init__(self, device: torch.device, enabled: bool = True) -> None:
+    def __init__(self, device: torch.device, enabled: bool = True, precision: str = "auto") -> None:
+        """``precision``: auto (the above on CUDA when ``enabled``, fp32 elsewhere), fp32, or
+        bf16 (autocast on CPU or CUDA, no scaler: bf16 has fp32's range)."""
         self.device = device
-        self.enabled = bool(enabled and device.type == "cuda")
+        self.enabled = bool(enabled and device.type == "cuda") if precision in ("auto", "", None) else precision == "bf16"
+        self.enabled = self.enabled and device.type in ("cuda", "cpu")
         self.dtype = None
         self.scaler = None
-        if self.enabled:
+        if self.enabled and precision == "bf16":
+            self.dtype = torch.bfloat16
+        elif self.enabled:
             if torch.cuda.is_bf16_supported():
                 self.dtype = torch.bfloat16
             else:
@@ -50,10 +55,11 @@ class Amp:
         params: list[torch.nn.Parameter] | None = None,
         clip: float = 0.0,
         retain_graph: bool = False,
-    ) -> float:
+    ) -> torch.Tensor:
         """Backward, (unscale,) measure and optionally clip the gradient norm, step.
 
-        Returns the global gradient norm *before* clipping (for health diagnostics).
+        Returns the global gradient norm *before* clipping (for health diagnostics) as a 0-d
+        tensor on the device: reading it (``float``) is a host sync, left to whoever needs it.
         """
         optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
@@ -66,6 +72,8 @@ class Amp:
         grads = [p for p in params if p.grad is not None]
         if clip and clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(grads, clip)
+        elif hasattr(torch.nn.utils, "get_total_norm"):  # measure only: no rescale by 1.0
+            norm = torch.nn.utils.get_total_norm(grads)
         else:
             norm = torch.nn.utils.clip_grad_norm_(grads, float("inf"))
         if self.scaler is not None:
@@ -73,7 +81,17 @@ class Amp:
             self.scaler.update()
         else:
             optimizer.step()
-        return float(norm)
+        return norm.detach()
+
+
+def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """Adam, fused where this torch and device have it (CPU and CUDA in torch >= 2.4), else the
+    multi-tensor (foreach) version: one kernel per step instead of one per parameter."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
 class Recipe:

@@ -18,7 +18,7 @@ from torch import nn
 
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.core.models import Architecture
-from imgen_desktop.core.models.base import Recipe, to_uint8
+from imgen_desktop.core.models.base import Recipe, adam, to_uint8
 
 GAN_LOSSES = ("nonsat", "hinge", "wgan-gp", "bce")
 
@@ -141,8 +141,8 @@ class GanRecipe(Recipe):
         norm = "none" if (c.spectral_norm or self.loss == "wgan-gp") else "bn"
         self.D = Discriminator(channels, int(c.width), int(c.image_size), norm=norm, spectral=bool(c.spectral_norm)).to(device)
         betas = (float(c.beta1), float(c.beta2))
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr, betas=betas)
+        self.opt_g = adam(self.G.parameters(), lr=c.lr, betas=betas)
+        self.opt_d = adam(self.D.parameters(), lr=c.lr, betas=betas)
         self.ema_decay = float(c.ema or 0.0)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if self.ema_decay > 0 else None
         self.augment = bool(c.augment)
@@ -198,11 +198,12 @@ class GanRecipe(Recipe):
         grad_g = amp.step(loss_g, self.opt_g)
         self.D.requires_grad_(True)
         self._update_ema(step)
+        # device tensors: the trainer reads them at its metrics interval, not every step
         return {
-            "loss.g": float(loss_g.detach()),
-            "loss.d": float(loss_d.detach()),
-            "d.real": float(d_real.detach().mean()),
-            "d.fake": float(d_fake.detach().mean()),
+            "loss.g": loss_g.detach(),
+            "loss.d": loss_d.detach(),
+            "d.real": d_real.detach().mean(),
+            "d.fake": d_fake.detach().mean(),
             "grad.g": grad_g,
             "grad.d": grad_d,
             "lr": float(self.opt_g.param_groups[0]["lr"]),

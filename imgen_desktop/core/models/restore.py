@@ -418,7 +418,7 @@ class RestoreRecipe(Recipe):
             out = self.run(d)
             loss, l1 = self.pixel_loss(out.float(), d)
         norm = self.amp.step(loss, self.opt, self.trainable(), clip=float(self.config.clip_grad))
-        return {"loss.l1": l1.item(), "loss.pixel": loss.item(), "grad.norm": norm, "lr": lr}
+        return {"loss.l1": l1.detach(), "loss.pixel": loss.detach(), "grad.norm": norm, "lr": lr}
 
     def degraded_view(self, d: dict) -> torch.Tensor:
         x = d["input"][:, : self.channels]
@@ -519,7 +519,7 @@ class GanRestoreRecipe(RestoreRecipe):
             d_fake = self.disc(out.detach()).float()
             loss_d = self._adv(d_real, True) + self._adv(d_fake, False)
         self.amp.step(loss_d, self.opt_d)
-        return {"loss.l1": l1.item(), "loss.g": g_adv.item(), "loss.d": loss_d.item(), "grad.norm": norm, "lr": lr}
+        return {"loss.l1": l1.detach(), "loss.g": g_adv.detach(), "loss.d": loss_d.detach(), "grad.norm": norm, "lr": lr}
 
     def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
         values = super().diagnostics(real, step)
@@ -576,7 +576,7 @@ class VaeRestoreRecipe(RestoreRecipe):
             kl_term = kl_dim.sum() * cells_per_value
             loss = pix + self.kl_scale * kl_w * kl_term
         norm = self.amp.step(loss, self.opt, self.trainable(), clip=float(self.config.clip_grad))
-        return {"loss.l1": l1.item(), "loss.kl": kl_dim.sum().item(), "grad.norm": norm, "lr": lr}
+        return {"loss.l1": l1.detach(), "loss.kl": kl_dim.detach().sum(), "grad.norm": norm, "lr": lr}
 
     def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
         values = super().diagnostics(real, step)
@@ -610,7 +610,7 @@ class RnnRestoreRecipe(RestoreRecipe):
         with self.amp.autocast():
             loss, per_step, _ = self._losses(d)
         norm = self.amp.step(loss, self.opt, self.trainable(), clip=float(self.config.clip_grad))
-        return {"loss.pixel": per_step[-1].item(), "loss.pixel_first": per_step[0].item(), "loss.total": loss.item(), "grad.norm": norm, "lr": lr}
+        return {"loss.pixel": per_step[-1].detach(), "loss.pixel_first": per_step[0].detach(), "loss.total": loss.detach(), "grad.norm": norm, "lr": lr}
 
     def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
         values = super().diagnostics(real, step)

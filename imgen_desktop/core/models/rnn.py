@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from imgen_desktop.core.models import Architecture
-from imgen_desktop.core.models.base import Recipe, to_uint8
+from imgen_desktop.core.models.base import Recipe, adam, to_uint8
 from imgen_desktop.core.models.vae import _levels, bernoulli_nll, gaussian_kl
 
 
@@ -151,7 +151,7 @@ class DrawRecipe(Recipe):
         self.steps = max(1, int(config.rnn_steps))
         self.model = Draw(config.image_size, channels, config.latent_dim, config.rnn_hidden,
                           self.steps).to(device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=(0.9, 0.999))
+        self.opt = adam(self.model.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.sample_columns = {"canvas": self.steps}
         self._norms: list[float] = []
         self._clipped: list[int] = []
@@ -174,16 +174,16 @@ class DrawRecipe(Recipe):
         total, recon, kl = self.loss(batch)
         clip = float(self.config.clip_grad)
         norm = self.amp.step(total, self.opt, clip=clip)
-        clipped = int(clip > 0 and norm > clip)
+        clipped = (norm > clip).float() if clip > 0 else torch.zeros((), device=norm.device)
         self._norms.append(norm)
         self._clipped.append(clipped)
         del self._norms[:-1000], self._clipped[:-1000]
-        return {
-            "loss.total": float(total.detach()),
-            "loss.recon": float(recon.detach()),
-            "loss.kl": float(kl.detach()),
+        return {  # device tensors, read at the trainer's metrics interval
+            "loss.total": total.detach(),
+            "loss.recon": recon.detach(),
+            "loss.kl": kl.detach(),
             "grad.rnn": norm,
-            "clipped": float(clipped),
+            "clipped": clipped,
             "lr": float(self.opt.param_groups[0]["lr"]),
         }
 
@@ -225,9 +225,10 @@ class DrawRecipe(Recipe):
         out: dict[str, float] = {}
         if self._norms:
             # the largest norm since the last evaluation: explosions are spikes, a mean hides them
-            out["health.grad_norm"] = float(np.max(self._norms))
-            out["health.grad_norm_mean"] = float(np.mean(self._norms))
-            out["health.clip_fraction"] = float(np.mean(self._clipped))
+            norms = torch.stack([torch.as_tensor(n, dtype=torch.float32) for n in self._norms]).cpu()
+            out["health.grad_norm"] = float(norms.max())
+            out["health.grad_norm_mean"] = float(norms.mean())
+            out["health.clip_fraction"] = float(torch.stack([torch.as_tensor(c, dtype=torch.float32) for c in self._clipped]).cpu().mean())
             self._norms, self._clipped = [], []
         if real is not None and len(real) > 0:
             out["health.grad_ratio"] = self.grad_ratio(real[:64])

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.core.models import Architecture
-from imgen_desktop.core.models.base import Recipe, to_uint8
+from imgen_desktop.core.models.base import Recipe, adam, to_uint8
 
 _MAX_MULT = 8  # channel cap: width * 8
 
@@ -162,7 +162,7 @@ class VaeRecipe(Recipe):
     def __init__(self, config: Any, channels: int, device: torch.device, amp) -> None:
         super().__init__(config, channels, device, amp)
         self.net = VaeNet(config.image_size, channels, config.latent_dim, config.width).to(device)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.999))
+        self.opt = adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.sample_columns = {"reconstructions": 2 * 4}  # real | reconstruction pairs, 4 pairs a row
 
     def networks(self) -> dict[str, nn.Module]:
@@ -185,15 +185,15 @@ class VaeRecipe(Recipe):
         kl_loss = free_bits_kl(kl_dim, float(cfg.free_bits)) / pixels
         weight = kl_weight(step, cfg.beta, cfg.kl_warmup)
         total = recon + weight * kl_loss
-        kl = float(kl_dim.detach().sum(1).mean()) / pixels
-        return total, {"loss.recon": float(recon.detach()), "loss.kl": kl, "kl_weight": weight}
+        kl = kl_dim.detach().sum(1).mean() / pixels
+        return total, {"loss.recon": recon.detach(), "loss.kl": kl, "kl_weight": weight}
 
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
         self.net.train()
         total, metrics = self.loss(batch, step)
         norm = self.amp.step(total, self.opt, clip=float(self.config.clip_grad))
         return {
-            "loss.total": float(total.detach()),
+            "loss.total": total.detach(),  # device tensors, read at the trainer's metrics interval
             **metrics,
             "grad.vae": norm,
             "lr": float(self.opt.param_groups[0]["lr"]),
