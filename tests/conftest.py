@@ -24,6 +24,9 @@ def imgen_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("imgen-home")
     monkeypatch.setenv("IMGEN_HOME", str(home))
     monkeypatch.setenv("QT_QPA_PLATFORM", OFFSCREEN)
+    # exact comparisons (tiled == whole image within 1/255) assume fp32; on a CPU with AMX /
+    # AVX-512-BF16 "auto" would pick bf16. Tests of auto itself delete this variable.
+    monkeypatch.setenv("IMGEN_PRECISION", "fp32")
     return home
 
 

@@ -16,6 +16,7 @@ slow. Inputs and outputs of a model stay float32: only the network runs in the l
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import threading
 import time
@@ -127,6 +128,8 @@ def resolve_precision(requested: str | None, device) -> Precision:
     import torch
 
     name = (requested or "auto").lower()
+    if name == "auto" and os.environ.get("IMGEN_PRECISION", "").lower() in ("fp32", "bf16"):
+        name = os.environ["IMGEN_PRECISION"].lower()  # a machine-wide default (tests pin fp32)
     if name not in PRECISIONS:
         raise ImgenError(f"unknown precision {requested!r}: choose {', '.join(PRECISIONS)}")
     dev = torch.device(device if device is not None else "cpu")

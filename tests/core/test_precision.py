@@ -23,7 +23,8 @@ def cpu(monkeypatch):
     return state
 
 
-def test_auto_picks_bf16_only_where_the_cpu_has_it_and_it_measures_faster(cpu):
+def test_auto_picks_bf16_only_where_the_cpu_has_it_and_it_measures_faster(cpu, monkeypatch):
+    monkeypatch.delenv("IMGEN_PRECISION", raising=False)
     assert precision.resolve_precision("auto", "cpu").name == "fp32"
     assert cpu["probed"] == 0  # no bf16 instructions: nothing to measure
     cpu["flags"] = ["amx"]
@@ -77,3 +78,11 @@ def test_bf16_tiled_equals_untiled_and_stays_close_to_fp32(task, params):
     # the default of the descriptor is what a run without `precision` uses
     model.precision = "fp32"
     assert torch.equal(model.run_tiled(x, tile=0, passes=1, noise_level=25.0), fp32)
+
+
+def test_imgen_precision_sets_what_auto_means(monkeypatch):
+    monkeypatch.setenv("IMGEN_PRECISION", "bf16")
+    assert precision.resolve_precision("auto", "cpu").name == "bf16"
+    assert precision.resolve_precision("fp32", "cpu").name == "fp32"  # an explicit choice wins
+    monkeypatch.setenv("IMGEN_PRECISION", "fp32")
+    assert precision.resolve_precision(None, "cpu").name == "fp32"
