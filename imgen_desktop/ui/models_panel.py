@@ -94,7 +94,8 @@ class ModelsPanel(QWidget):
             ("rename", "Rename…", "Give the model another name", self._on_rename),
             ("delete", "Delete…", "Delete the model file (asks first)", self._on_delete),
             ("reveal", "Show in folder", "Open the folder that holds the model in the file manager", self._on_reveal),
-            ("import", "Import…", "Add a .safetensors model made by Imgen Desktop", self._on_import),
+            ("import", "Import…", "Add a model made by Imgen Desktop, or a community model (.pth, .pt, .ckpt or "
+             ".safetensors of ESRGAN, SwinIR, SCUNet, LaMa, …)", self._on_import),
             ("export", "Export…", "Save a copy as .safetensors, or convert it to ONNX", self._on_export),
         ):
             b = QPushButton(text, left)
@@ -363,7 +364,7 @@ class ModelsPanel(QWidget):
 
     def _on_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a model", last_folder("models", str(Path.home())),
-                                              "Imgen Desktop models (*.safetensors)")
+                                              "Models (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
         if not path:
             return
         remember_folder("models", str(Path(path).parent))
