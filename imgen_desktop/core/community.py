@@ -20,7 +20,6 @@ provides exactly those helpers from torch itself before importing spandrel.
 """
 from __future__ import annotations
 
-import math
 import pickle
 import sys
 import types
@@ -239,7 +238,7 @@ def import_model(store, src: str | Path, name: str | None = None):
 
     src = Path(src)
     state = read_state_dict(src)
-    desc = _load(state, src.name)
+    desc = _load(state, src.name).eval()  # eval first: probing in train mode would move BatchNorm stats
     meta = describe(desc, src.name)
     name = validate_name(name or src.stem)
     if store.exists(name):
@@ -311,7 +310,6 @@ def _image_model_class():
             self.descriptor = desc
             self.architecture = desc.architecture.id
             self.tileable = params.get("tiling") != "whole-image"
-            self.halo = int(math.ceil(self.radius / self.pad_multiple) * self.pad_multiple)
             self.dtypes = ("float32",) + (("bfloat16",) if desc.supports_bfloat16 else ()) + (
                 ("float16",) if desc.supports_half else ())
 
