@@ -203,6 +203,9 @@ def describe(desc, source: str) -> dict[str, Any]:
     if int(desc.input_channels) != int(desc.output_channels):
         raise ModelError(f"{source}: {desc.architecture.name} turns {desc.input_channels}-channel images into "
                          f"{desc.output_channels}-channel ones, which the canvas does not support")
+    if task == "upscale" and int(desc.scale) not in (2, 4):
+        raise ModelError(f"{source}: a x{desc.scale} {desc.architecture.name} model; the canvas takes x2 and x4 "
+                         "upscalers (and x1 restoration models)")
     req = desc.size_requirements
     tileable = _tileable(desc, task)
     params = {
@@ -331,9 +334,12 @@ def open_image_model(path: str | Path, device, spec: str = ""):
 
 
 def is_foreign(path: str | Path) -> bool:
-    """Whether ``path`` is a file for :func:`import_model` rather than one of our model files:
-    a ``.pth/.pt/.ckpt`` file, or a readable ``.safetensors`` file without our metadata."""
-    from imgen_desktop.core.store import META_KEY, _read_safetensors_metadata
+    """Whether ``path`` is for :func:`import_model` rather than a plain copy into the store: a
+    ``.pth/.pt/.ckpt`` file, a readable ``.safetensors`` file without our metadata, or an
+    exported community model (ours, architecture ``spandrel``: detected again on import)."""
+    import json
+
+    from imgen_desktop.core.models.files import META_KEY, read_header
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -342,6 +348,12 @@ def is_foreign(path: str | Path) -> bool:
     if suffix != ".safetensors" or not path.is_file():
         return False
     try:
-        return META_KEY not in _read_safetensors_metadata(path)
-    except (OSError, ValueError):
+        strings, _ = read_header(path)
+    except ModelError:
         return False  # the store's own reader reports what is wrong with it
+    if META_KEY not in strings:
+        return True
+    try:
+        return json.loads(strings[META_KEY]).get("arch") == ARCH
+    except (ValueError, AttributeError, RecursionError):
+        return False

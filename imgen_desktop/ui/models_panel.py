@@ -372,10 +372,9 @@ class ModelsPanel(QWidget):
 
     def import_model(self, path: str, name: str | None = None) -> None:
         """Copy a model file into the store; a taken or unusable name opens the name dialog."""
-        from imgen_desktop.core.store import SUFFIX
         from imgen_desktop.ui.model_name_dialog import free_name, name_problem
 
-        name = name or Path(path).name.removesuffix(SUFFIX)
+        name = name or Path(path).stem  # "x.safetensors", "x.pth", "x.ckpt" -> "x"
         if name_problem(name, self._taken):
             self.ask_name("Import model", f"Name for the imported model ({Path(path).name}):",
                           free_name(name, self._taken) if self._taken(name) else name, "Import",

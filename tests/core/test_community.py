@@ -137,3 +137,15 @@ def test_stored_model_keeps_its_metadata_and_reloads_the_same_network(tmp_path):
     with torch.no_grad():
         assert torch.allclose(model(x), net(x).clamp(0, 1), atol=1e-5)
     assert "float32" in model.dtypes
+
+
+def test_an_exported_community_model_imports_again_and_x3_is_refused_clearly(tmp_path, capsys):
+    torch.manual_seed(0)
+    write_weights(tmp_path / "c.pth", Compact(num_feat=8, num_conv=2, upscale=2))
+    ModelStore().import_file(tmp_path / "c.pth")
+    assert cli.main(["models", "export", "c", str(tmp_path / "c-copy.safetensors")]) == 0
+    again = ModelStore().import_file(tmp_path / "c-copy.safetensors")
+    assert (again.family, again.task, again.scale) == ("Compact", "upscale", 2)
+    write_weights(tmp_path / "three.pth", Compact(num_feat=8, num_conv=2, upscale=3))
+    assert cli.main(["models", "import", str(tmp_path / "three.pth")]) == 1
+    assert "x3" in capsys.readouterr().err
