@@ -75,3 +75,17 @@ def test_a_hostile_pickle_is_refused_in_the_dialog(qtbot, panel, tmp_path, monke
     assert "evil.pth was refused" in panel.info.text()
     assert not marker.exists() and panel.infos == []
     panel.findChild(QMessageBox, "modelsErrorBox").close()
+
+
+def test_the_train_tab_does_not_offer_the_import_only_faces_task(qtbot):
+    from PySide6.QtWidgets import QComboBox
+
+    from imgen_desktop.core import presets
+    from imgen_desktop.ui.train.config_form import ConfigForm
+    from imgen_desktop.ui.train.state import FormState
+
+    form = ConfigForm(FormState(presets=presets))
+    qtbot.addWidget(form)
+    combo = form.findChild(QComboBox, "taskCombo")
+    tasks = [combo.itemData(i) for i in range(combo.count())]
+    assert tasks == ["generate", "upscale", "denoise", "inpaint"]
