@@ -316,6 +316,16 @@ def _image_model_class():
             self.dtypes = ("float32",) + (("bfloat16",) if desc.supports_bfloat16 else ()) + (
                 ("float16",) if desc.supports_half else ())
 
+        def resolve_precision(self, precision=None):
+            """The app's precision choice, fp32 where the architecture does not support it."""
+            prec = super().resolve_precision(precision)
+            if (prec.name == "bf16" and not self.descriptor.supports_bfloat16) or (
+                    prec.name == "fp16" and not self.descriptor.supports_half):
+                from imgen_desktop.core.precision import Precision
+
+                return Precision("fp32", prec.device_type, note=f"{self.architecture} does not support {prec.name}")
+            return prec
+
         def _round_tile(self, tile: int) -> int:
             return max(super()._round_tile(tile), self.net.minimum)
 

@@ -149,3 +149,14 @@ def test_an_exported_community_model_imports_again_and_x3_is_refused_clearly(tmp
     write_weights(tmp_path / "three.pth", Compact(num_feat=8, num_conv=2, upscale=3))
     assert cli.main(["models", "import", str(tmp_path / "three.pth")]) == 1
     assert "x3" in capsys.readouterr().err
+
+
+def test_precision_falls_back_to_fp32_where_the_architecture_has_no_bf16(tmp_path):
+    torch.manual_seed(0)
+    write_weights(tmp_path / "c.pth", Compact(num_feat=8, num_conv=2, upscale=2))
+    ModelStore().import_file(tmp_path / "c.pth")
+    model = open_model("c", "cpu")
+    model.descriptor.supports_bfloat16 = False
+    assert model.resolve_precision("bf16").name == "fp32"
+    x = torch.rand(1, 3, 20, 24)
+    assert torch.equal(model.run_tiled(x, tile=0, precision="bf16"), model.run_tiled(x, tile=0, precision="fp32"))
