@@ -4,6 +4,11 @@ VENV ?= .venv
 # The torch build to install. Here: the local CPU build. Override for CUDA, e.g.
 #   make venv TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124"
 TORCH_SPEC ?= torch==2.13.0
+# torchvision (spandrel needs it) must be the release made for that torch (0.28.x for 2.13),
+# installed with --no-deps so pip never swaps the torch build. PyPI's Linux wheel is a CUDA
+# build; beside a CPU torch it cannot load its ops and core/community.py's stand-in is used.
+# With a CUDA TORCH_SPEC, put the matching torchvision there and set TORCHVISION_SPEC= (empty).
+TORCHVISION_SPEC ?= torchvision==0.28.0
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
@@ -13,6 +18,7 @@ $(BIN)/imgen-desktop: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(if $(TORCHVISION_SPEC),$(BIN)/python -m pip install --quiet --no-deps $(TORCHVISION_SPEC))
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@
 

@@ -227,7 +227,7 @@ FILL_RADIUS = int(3 * FILL_SIGMAS[-1]) + 1
 
 def _blur_zero(x: torch.Tensor, sigma: float) -> torch.Tensor:
     k = gaussian_kernel(sigma).to(x)
-    r, c = k.numel() // 2, x.shape[1]
+    r, c = k.numel() // 2, int(x.shape[1])  # int(): a constant when traced (ONNX export)
     x = F.conv2d(x, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), padding=(0, r), groups=c)
     return F.conv2d(x, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), padding=(r, 0), groups=c)
 

@@ -463,8 +463,13 @@ def open_model(spec: str, device: str = "auto") -> ImageModel:
         cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    net, meta = load_network(path, device=str(dev))
-    model = ImageModel(net, meta, dev, spec=spec, path=str(path))
+    if meta.get("arch") == "spandrel":  # an imported community model (core/community.py)
+        from imgen_desktop.core import community
+
+        model = community.open_image_model(path, dev, spec=spec)
+    else:
+        net, meta = load_network(path, device=str(dev))
+        model = ImageModel(net, meta, dev, spec=spec, path=str(path))
     with _CACHE_LOCK:
         if len(_CACHE) >= 4:
             _CACHE.pop(next(iter(_CACHE)))

@@ -172,6 +172,10 @@ class ModelStore:
         src = Path(src)
         if not src.is_file():
             raise ModelError(f"model file not found: {src}")
+        from imgen_desktop.core import community
+
+        if community.is_foreign(src):  # a community model (.pth/.pt/.ckpt, or foreign .safetensors)
+            return community.import_model(self, src, name)
         name = validate_name(name or src.name.removesuffix(SUFFIX))
         dst = self.path_for(name)
         if dst.exists():
@@ -200,7 +204,7 @@ class ModelStore:
         if suffix == SUFFIX:
             _copy_atomic(info.path, out)
             return out
-        from imgen_desktop.core.models import export_onnx
+        from imgen_desktop.core.export import export_onnx
 
         return export_onnx(info.path, out)
 

@@ -18,6 +18,7 @@ class Task:
     needs_mask: bool = False
     has_scale: bool = False
     enhances: bool = True  # False for generate: it makes new images rather than fixing a photo
+    trainable: bool = True  # False for tasks only imported (community) models do
     description: str = ""
 
     def output_tag(self, scale: int = 1) -> str:
@@ -48,6 +49,8 @@ TASK_LIST: tuple[Task, ...] = (
          description="remove noise and grain"),
     Task("inpaint", "Inpaint", "Inpainting", "inpainted", needs_mask=True,
          description="fill a painted area"),
+    Task("faces", "Restore faces", "Restoring faces", "faces", trainable=False,
+         description="restore faces in a portrait (imported face-restoration models)"),
 )
 
 FAMILY_LIST: tuple[Family, ...] = (
@@ -63,6 +66,7 @@ FAMILIES_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILY_LIST}
 TASKS: tuple[str, ...] = tuple(TASKS_BY_NAME)
 FAMILIES: tuple[str, ...] = tuple(FAMILIES_BY_NAME)
 ENHANCE_TASKS: tuple[str, ...] = tuple(t.name for t in TASK_LIST if t.enhances)
+TRAIN_TASKS: tuple[str, ...] = tuple(t.name for t in TASK_LIST if t.trainable)
 
 
 def task(name: str) -> Task:

@@ -94,7 +94,8 @@ class ModelsPanel(QWidget):
             ("rename", "Rename…", "Give the model another name", self._on_rename),
             ("delete", "Delete…", "Delete the model file (asks first)", self._on_delete),
             ("reveal", "Show in folder", "Open the folder that holds the model in the file manager", self._on_reveal),
-            ("import", "Import…", "Add a .safetensors model made by Imgen Desktop", self._on_import),
+            ("import", "Import…", "Add a model made by Imgen Desktop, or a community model (.pth, .pt, .ckpt or "
+             ".safetensors of ESRGAN, SwinIR, SCUNet, LaMa, …)", self._on_import),
             ("export", "Export…", "Save a copy as .safetensors, or convert it to ONNX", self._on_export),
         ):
             b = QPushButton(text, left)
@@ -363,7 +364,7 @@ class ModelsPanel(QWidget):
 
     def _on_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a model", last_folder("models", str(Path.home())),
-                                              "Imgen Desktop models (*.safetensors)")
+                                              "Models (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
         if not path:
             return
         remember_folder("models", str(Path(path).parent))
@@ -371,10 +372,9 @@ class ModelsPanel(QWidget):
 
     def import_model(self, path: str, name: str | None = None) -> None:
         """Copy a model file into the store; a taken or unusable name opens the name dialog."""
-        from imgen_desktop.core.store import SUFFIX
         from imgen_desktop.ui.model_name_dialog import free_name, name_problem
 
-        name = name or Path(path).name.removesuffix(SUFFIX)
+        name = name or Path(path).stem  # "x.safetensors", "x.pth", "x.ckpt" -> "x"
         if name_problem(name, self._taken):
             self.ask_name("Import model", f"Name for the imported model ({Path(path).name}):",
                           free_name(name, self._taken) if self._taken(name) else name, "Import",

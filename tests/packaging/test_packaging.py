@@ -375,3 +375,15 @@ def test_self_test_fails_with_status_1_when_resources_are_missing(tmp_path, monk
     test._run("resources", test.check_resources)
     assert test.results == [("resources", False, test.results[0][2])]
     assert "missing" in test.results[0][2]
+
+
+def test_spec_ships_spandrel_and_onnx_but_not_torchvision_or_test_only_packages(spec_helpers):
+    """Community import (spandrel, einops) and ONNX export (onnx) ship; torchvision does not
+    (core/community.py stands in for the two helpers spandrel takes from it); onnx's
+    conformance-test data and the test-only onnxruntime stay out."""
+    excludes = set(spec_helpers["EXCLUDES"])
+    assert not {"spandrel", "einops", "onnx", "safetensors"} & excludes
+    assert {"torchvision", "onnxruntime", "onnxscript"} <= excludes
+    assert spec_helpers["_dropped"]("onnx/backend/test/data/node/test_abs/model.onnx")
+    assert not spec_helpers["_dropped"]("onnx/onnx_cpp2py_export.cpython-311-x86_64-linux-gnu.so")
+    assert "imgen_desktop.core.community" in spec_helpers["HIDDENIMPORTS"]

@@ -40,9 +40,9 @@ from torch import nn
 from imgen_desktop.core import degrade as dg
 from imgen_desktop.core.models import Architecture
 from imgen_desktop.core.models.base import Recipe, to_uint8
-from imgen_desktop.core.tasks import ENHANCE_TASKS
+from imgen_desktop.core.tasks import ENHANCE_TASKS, TRAIN_TASKS
 
-TASKS = ENHANCE_TASKS
+TASKS = tuple(t for t in ENHANCE_TASKS if t in TRAIN_TASKS)
 
 
 # --- building blocks ----------------------------------------------------------------------

@@ -115,7 +115,7 @@ class ConfigForm(QWidget):
         self.family_combo.setToolTip(preset_table.PARAM_HELP["family"])
         self.task_combo = QComboBox(self)
         self.task_combo.setObjectName("taskCombo")
-        for t in vocab.TASK_LIST:
+        for t in (t for t in vocab.TASK_LIST if t.trainable):  # not "Restore faces" (imported models only)
             self.task_combo.addItem(t.label, t.name)
             self.task_combo.setItemData(self.task_combo.count() - 1, t.description, Qt.ItemDataRole.ToolTipRole)
         self.task_combo.setToolTip(preset_table.PARAM_HELP["task"])
