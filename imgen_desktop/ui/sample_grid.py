@@ -205,6 +205,8 @@ class SampleGrid(QWidget):
         for name in list(self.panes):
             if name not in self._compared:
                 box, _label, _view = self.panes.pop(name)
+                box.hide()
+                self.panes_row.removeWidget(box)
                 box.deleteLater()
         for name in self._compared:
             if name not in self.panes:
@@ -226,6 +228,7 @@ class SampleGrid(QWidget):
         view.setMinimumSize(80, 80)
         v.addWidget(view, 1)
         self.panes_row.addWidget(box, 1)
+        box.setVisible(self.isVisible())
         return box, label, view
 
     # --- reading -----------------------------------------------------------------------------------
