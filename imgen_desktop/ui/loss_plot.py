@@ -26,7 +26,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QWidget
 
-from imgen_desktop.core.runs import metric_label
+from imgen_desktop.ui.loss_overlays import OverlayMixin
 from imgen_desktop.ui.loss_series import (  # noqa: F401 (re-exported)
     COLOUR_SLOTS, PlainAxis, Series, colour_index, curve_colour, nice_ceiling, run_colour,
 )
@@ -35,9 +35,8 @@ from imgen_desktop.ui.theme import colors, theme_notifier
 _Series = Series  # the name older code and tests use
 DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine,
           Qt.PenStyle.DashDotDotLine)
-X_LABELS = {"step": "step", "time": "training time (s)"}
 
-class LossPlot(pg.PlotWidget):
+class LossPlot(OverlayMixin, pg.PlotWidget):
     """The ``lossPlot``: x = step, one curve per ``loss.*`` metric, legend, EMA smoothing, log y."""
 
     sigCurveAdded = Signal(str)
@@ -57,6 +56,7 @@ class LossPlot(pg.PlotWidget):
         self._run_slots: dict[str, int] = {}
         self._hidden: set = set()  # curve ids (key, or (run, key)) the user hid
         self._x_mode = "step"
+        self.run_name = ""
         self._dirty: set = set()
         self._smoothing = 0.0  # EMA factor in [0, 1); 0 = raw values
         self.setAntialiasing(False)
@@ -122,6 +122,8 @@ class LossPlot(pg.PlotWidget):
             colour = run_colour(self._run_slots.get(cid[0], 0))
             keys = sorted(self.overlays[cid[0]])
             style = DASHES[keys.index(cid[1]) % len(DASHES)]
+        elif self.overlays:  # comparing: the live run is one run among others, in one colour too
+            colour, style = run_colour(0), DASHES[sorted(self.series).index(cid) % len(DASHES)]
         else:
             colour, style = curve_colour(cid), Qt.PenStyle.SolidLine
         _series, curve, raw = self._items(cid)
@@ -184,7 +186,7 @@ class LossPlot(pg.PlotWidget):
     def _add_curve(self, key: str) -> _Series:
         series = _Series()
         self.series[key] = series
-        self.curves[key], self.raw_curves[key] = self._new_curves(metric_label(key))
+        self.curves[key], self.raw_curves[key] = self._new_curves(self.label(key))
         self._style_curve(key)
         self._show_placeholder()
         self.sigCurveAdded.emit(key)
@@ -219,87 +221,6 @@ class LossPlot(pg.PlotWidget):
             if c is curve:
                 return cid
         return None
-
-    # --- compared runs ------------------------------------------------------------------------
-    def set_overlay(self, run: str, curves: dict, slot: int | None = None) -> None:
-        """Overlay a past run: ``curves`` maps metric keys to (steps, times, values) numpy arrays.
-
-        All its curves share the run's colour (palette ``slot``), a dash per metric, and are
-        named "run · metric" in the legend. Replaces an earlier overlay of the same run."""
-        self.remove_overlay(run)
-        self._run_slots[run] = len(self._run_slots) + 1 if slot is None else int(slot)
-        self.overlays[run] = {k: Series.from_arrays(s, t, v, self._smoothing)
-                              for k, (s, t, v) in sorted(curves.items()) if self.wants(k) and len(s)}
-        for key in self.overlays[run]:
-            cid = (run, key)
-            self.overlay_curves[cid], self.overlay_raw[cid] = self._new_curves(f"{run} · {metric_label(key)}")
-            self._style_curve(cid)
-            self._dirty.add(cid)
-        self._show_placeholder()
-        self.flush()
-        if self._following:
-            self._follow(force=True)
-
-    def remove_overlay(self, run: str) -> None:
-        for key in self.overlays.pop(run, {}):
-            cid = (run, key)
-            curve, raw = self.overlay_curves.pop(cid), self.overlay_raw.pop(cid)
-            self.legend.removeItem(curve)
-            self.removeItem(curve)
-            self.removeItem(raw)
-            self._dirty.discard(cid)
-            self._hidden.discard(cid)
-        self._run_slots.pop(run, None)
-        self._fit_legend()
-        self._show_placeholder()
-
-    def overlay_runs(self) -> list[str]:
-        return list(self.overlays)
-
-    def curve_names(self) -> list[str]:
-        """The legend's entries, in order."""
-        return [label.text for _, label in self.legend.items]
-
-    def set_curve_visible(self, name: str, visible: bool) -> None:
-        """Show or hide the curve the legend calls ``name`` (as clicking its legend sample does)."""
-        for curve in list(self.curves.values()) + list(self.overlay_curves.values()):
-            if curve.objectName() == name:
-                curve.setVisible(bool(visible))
-
-    def curve_visible(self, name: str) -> bool:
-        return any(c.isVisible() for c in list(self.curves.values()) + list(self.overlay_curves.values())
-                   if c.objectName() == name)
-
-    # --- x axis: step or training time ----------------------------------------------------------
-    @property
-    def x_mode(self) -> str:
-        return self._x_mode
-
-    def set_x_mode(self, mode: str) -> None:
-        """Align the curves on "step" or on "time" (seconds of active training)."""
-        mode = "time" if mode == "time" else "step"
-        if mode == self._x_mode:
-            return
-        self._x_mode = mode
-        self.getPlotItem().setLabel("bottom", X_LABELS[mode])
-        self._dirty.update(self.curves)
-        self._dirty.update(self.overlay_curves)
-        self._following = True
-        self.flush()
-        self._follow(force=True)
-
-    def _fit_legend(self) -> None:
-        """Give the legend's row in the plot layout the height its entries need."""
-        from PySide6.QtCore import Qt as _Qt
-
-        self.legend.layout.invalidate()
-        h = self.legend.layout.effectiveSizeHint(_Qt.SizeHint.PreferredSize).height() if self.legend.items else 0
-        self.legend.setMinimumHeight(h)
-        self.legend.setMaximumHeight(h)
-
-    def label(self, key: str) -> str:
-        """The words the legend shows for ``key``."""
-        return metric_label(key)
 
     # --- display ------------------------------------------------------------------------------
     def _on_refresh_timer(self) -> None:

@@ -9,10 +9,10 @@ import numpy as np
 from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
-from imgen_desktop.ui.sample_timeline import FullSizeDialog, as_qimage, nearest, save_grid
+from imgen_desktop.ui.sample_timeline import GridActionsMixin, as_qimage, nearest
 
 KIND_LABELS = {
     "samples": "Samples",
@@ -97,7 +97,7 @@ class ImageView(QWidget):
         painter.end()
 
 
-class SampleGrid(QWidget):
+class SampleGrid(GridActionsMixin, QWidget):
     """Sample grids per kind (samples / reconstructions / canvas / enhanced) with a step timeline."""
 
     sigSampleNow = Signal()
@@ -137,10 +137,17 @@ class SampleGrid(QWidget):
         layout.addLayout(row)
         self.panes_row = QHBoxLayout()
         self.panes_row.setSpacing(4)
-        self.view = ImageView(self, "Samples from the model appear here while it trains.")
+        self.main_box = QWidget(self)
+        mv = QVBoxLayout(self.main_box)
+        mv.setContentsMargins(0, 0, 0, 0)
+        self.main_label = QLabel("", self.main_box)  # the run's name, while others are compared
+        self.main_label.setObjectName("mainSampleLabel")
+        self.main_label.setVisible(False)
+        mv.addWidget(self.main_label)
+        self.view = ImageView(self.main_box, "Samples from the model appear here while it trains.")
         self.view.setObjectName("sampleView")
-        self.view.title = ""
-        self.panes_row.addWidget(self.view, 1)
+        mv.addWidget(self.view, 1)
+        self.panes_row.addWidget(self.main_box, 1)
         self.panes: dict[str, tuple[QWidget, QLabel, ImageView]] = {}  # compared run -> its pane
         layout.addLayout(self.panes_row, 1)
         trow = QHBoxLayout()
@@ -303,8 +310,10 @@ class SampleGrid(QWidget):
     def _show_at(self, step: int | None) -> None:
         kind = self.current_kind()
         entry = nearest(self._history.get(kind, []), step) if step is not None else None
-        self.view.setVisible(entry is not None or not self._compared)
+        self.main_box.setVisible(entry is not None or not self._compared)
+        self.main_label.setVisible(bool(self._compared) and entry is not None)
         if entry is not None:
+            self.main_label.setText(f"{self.run_name or 'This run'} · step {entry[0]}")
             self.view.set_image(as_qimage(entry[1]))
             self.step_label.setText(f"step {entry[0]}")
         elif step is not None:
@@ -326,41 +335,6 @@ class SampleGrid(QWidget):
         has = self.shown_source() is not None if n else False
         self.open_button.setEnabled(has)
         self.save_button.setEnabled(has)
-
-    # --- open and save -----------------------------------------------------------------------------------
-    def open_full_size(self) -> QWidget | None:
-        source = self.shown_source()
-        image = as_qimage(source) if source is not None else None
-        if image is None:
-            return None
-        dlg = FullSizeDialog(image, f"{self.run_name or 'Samples'} · step {self.shown_step()}", self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.show()
-        return dlg
-
-    def save_shown(self, path: str | None = None) -> None:
-        """Save the grid shown (asks where when ``path`` is None); sigSaved(path) or sigError(text)."""
-        source = self.shown_source()
-        if source is None:
-            return
-        if path is None:
-            from imgen_desktop.ui.settings import last_folder, remember_folder
-
-            name = f"{self.run_name or 'samples'}_step_{self.shown_step():06d}.png"
-            path, _ = QFileDialog.getSaveFileName(self, "Save sample grid", f"{last_folder('samples')}/{name}".lstrip("/"),
-                                                  "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff)")
-            if not path:
-                return
-            import os
-
-            remember_folder("samples", os.path.dirname(path))
-        if self._pool is None:
-            from imgen_desktop.ui.workers import WorkerPool
-
-            self._pool = WorkerPool(self)
-        source = source if isinstance(source, str) else np.array(source)
-        self._pool.start(save_grid, source, path, on_done=lambda p, _t: self.sigSaved.emit(str(p)),
-                         on_error=lambda m, _t: self.sigError.emit(m), context="Could not save the sample grid")
 
     # --- state ----------------------------------------------------------------------------------------------
     def _add_kind(self, kind: str) -> None:

@@ -7,9 +7,9 @@ import bisect
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-Source = "np.ndarray | str"  # a mosaic in memory, or the path of a grid the trainer saved
+
 
 
 def nearest(entries: list[tuple[int, object]], step: int) -> tuple[int, object] | None:
@@ -71,3 +71,41 @@ class FullSizeDialog(QDialog):
         v.addWidget(buttons)
         self.zoom = zoom
         self.resize(min(pixmap.width() + 60, 1000), min(pixmap.height() + 110, 900))
+
+
+class GridActionsMixin:
+    """The sample grid's "Open full size" and "Save as…" for the grid shown."""
+
+    def open_full_size(self) -> QWidget | None:
+        source = self.shown_source()
+        image = as_qimage(source) if source is not None else None
+        if image is None:
+            return None
+        dlg = FullSizeDialog(image, f"{self.run_name or 'Samples'} · step {self.shown_step()}", self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def save_shown(self, path: str | None = None) -> None:
+        """Save the grid shown (asks where when ``path`` is None); sigSaved(path) or sigError(text)."""
+        source = self.shown_source()
+        if source is None:
+            return
+        if path is None:
+            from imgen_desktop.ui.settings import last_folder, remember_folder
+
+            name = f"{self.run_name or 'samples'}_step_{self.shown_step():06d}.png"
+            path, _ = QFileDialog.getSaveFileName(self, "Save sample grid", f"{last_folder('samples')}/{name}".lstrip("/"),
+                                                  "Pictures (*.png *.jpg *.jpeg *.webp *.tif *.tiff)")
+            if not path:
+                return
+            import os
+
+            remember_folder("samples", os.path.dirname(path))
+        if self._pool is None:
+            from imgen_desktop.ui.workers import WorkerPool
+
+            self._pool = WorkerPool(self)
+        source = source if isinstance(source, str) else np.array(source)
+        self._pool.start(save_grid, source, path, on_done=lambda p, _t: self.sigSaved.emit(str(p)),
+                         on_error=lambda m, _t: self.sigError.emit(m), context="Could not save the sample grid")

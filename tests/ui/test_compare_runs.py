@@ -117,7 +117,9 @@ def test_a_live_run_keeps_updating_beside_compared_runs(qtbot, main_window, imge
     plot.flush()
     assert plot.point_count("loss.g") >= 5  # the live curve grew...
     assert plot.overlay_runs() == ["gan-c"]  # ...and the compared run stayed
-    assert "gan-c · Generator" in plot.curve_names() and "Generator" in plot.curve_names()
+    assert {"gan-c · Generator", "live-d · Generator"} <= set(plot.curve_names())  # the live run is named too
+    live, other = plot.curves["loss.g"].opts["pen"].color().name(), plot.overlay_curves[("gan-c", "loss.g")].opts["pen"].color().name()
+    assert live != other
     x, _ = plot.curves["loss.g"].getData()
     assert x[-1] == 30
     # training time is known for the live curve too

@@ -30,8 +30,8 @@ def make_runs(home: Path, specs: tuple[tuple[str, str, int], ...]) -> None:
         old = os.environ.get("IMGEN_HOME")
         os.environ["IMGEN_HOME"] = str(root)
         try:
-            for name, family, steps in specs:
-                result = train(tiny_config(name, family, steps), lambda _e: None)
+            for seed, (name, family, steps) in enumerate(specs):
+                result = train(tiny_config(name, family, steps, seed=seed), lambda _e: None)
                 assert type(result).__name__ == "Finished", result
         finally:
             os.environ["IMGEN_HOME"] = old or ""

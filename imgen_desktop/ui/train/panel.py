@@ -243,6 +243,7 @@ class TrainPanel(ResumeMixin, RemedyMixin, QWidget):
             self.health_strip.set_family(cfg.family)
             self.health_strip.reset()
         self.sample_grid.run_name = cfg.name
+        self.loss_plot.set_run_name(cfg.name)
         self.form_state.run_started()  # the next Start makes a new run unless a name is typed
         self.form.show_state()
         self.run.start(cfg.name, cfg.steps, resume)

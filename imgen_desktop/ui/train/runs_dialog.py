@@ -115,6 +115,7 @@ class ResumeMixin:
         self.log(f"Loaded run “{name}” (step {summary.steps_reached:,} of {cfg.steps:,}): press ▶ Continue to train on "
                  "from its last checkpoint.")
         self.sample_grid.run_name = name
+        self.loss_plot.set_run_name(name)
         self._pool.start(core_runs.load_curves, name, on_done=self._on_history_loaded,
                          on_error=lambda m, _t: self.log(f"could not read the curves: {m}", "warning"), tag=name)
         self._pool.start(read_grids, name, on_done=self._on_grids_loaded, tag=name)
