@@ -85,10 +85,21 @@ class OverlayMixin:
         """Give the legend's row in the plot layout the height its entries need."""
         from PySide6.QtCore import Qt as _Qt
 
+        if self.legend.items:  # as many columns as fit the plot's width (long "run · metric" names)
+            widest = max(sample.boundingRect().width() + label.boundingRect().width() + 16
+                         for sample, label in self.legend.items)
+            cols = max(1, min(3, int((self.width() - 60) // max(widest, 1))))
+            if cols != self.legend.columnCount:
+                self.legend.setColumnCount(cols)
         self.legend.layout.invalidate()
         h = self.legend.layout.effectiveSizeHint(_Qt.SizeHint.PreferredSize).height() if self.legend.items else 0
         self.legend.setMinimumHeight(h)
         self.legend.setMaximumHeight(h)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if getattr(self, "legend", None) is not None and self.getPlotItem() is not None:
+            self._fit_legend()
 
     def label(self, key: str) -> str:
         """The words the legend shows for the live run's ``key`` ("run · metric" while comparing)."""

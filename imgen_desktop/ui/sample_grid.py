@@ -64,6 +64,7 @@ class ImageView(QWidget):
         super().__init__(parent)
         self._image: QImage | None = None
         self.placeholder = placeholder
+        self.align_top = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 120)
 
@@ -80,7 +81,8 @@ class ImageView(QWidget):
         iw, ih = self._image.width(), self._image.height()
         scale = min(self.width() / iw, self.height() / ih)
         w, h = iw * scale, ih * scale
-        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+        top = 0.0 if self.align_top else (self.height() - h) / 2  # side by side: right under the run's name
+        return QRectF((self.width() - w) / 2, top, w, h)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
@@ -142,6 +144,7 @@ class SampleGrid(GridActionsMixin, QWidget):
         mv.setContentsMargins(0, 0, 0, 0)
         self.main_label = QLabel("", self.main_box)  # the run's name, while others are compared
         self.main_label.setObjectName("mainSampleLabel")
+        self.main_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.main_label.setVisible(False)
         mv.addWidget(self.main_label)
         self.view = ImageView(self.main_box, "Samples from the model appear here while it trains.")
@@ -200,7 +203,7 @@ class SampleGrid(GridActionsMixin, QWidget):
     def set_history(self, grids: list[tuple[int, str, str]]) -> None:
         """Show a past run's saved grids, (step, kind, file) each (``core.runs.sample_grids``)."""
         self.clear()
-        for step, kind, path in sorted(grids):
+        for step, kind, path in sorted(grids, key=lambda g: (g[1] != "samples", g[1], g[0])):  # samples first
             self._history.setdefault(kind, []).append((int(step), path))
             self._add_kind(kind)
         self._rebuild_steps()
@@ -229,9 +232,11 @@ class SampleGrid(GridActionsMixin, QWidget):
         v.setContentsMargins(0, 0, 0, 0)
         label = QLabel(name, box)
         label.setObjectName("comparedSampleLabel")
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names never widen the row
         v.addWidget(label)
         view = ImageView(box, f"{name} saved no such pictures")
         view.setObjectName("comparedSampleView")
+        view.align_top = True
         view.setMinimumSize(80, 80)
         v.addWidget(view, 1)
         self.panes_row.addWidget(box, 1)
@@ -312,6 +317,7 @@ class SampleGrid(GridActionsMixin, QWidget):
         entry = nearest(self._history.get(kind, []), step) if step is not None else None
         self.main_box.setVisible(entry is not None or not self._compared)
         self.main_label.setVisible(bool(self._compared) and entry is not None)
+        self.view.align_top = bool(self._compared)
         if entry is not None:
             self.main_label.setText(f"{self.run_name or 'This run'} · step {entry[0]}")
             self.view.set_image(as_qimage(entry[1]))

@@ -162,6 +162,8 @@ class CompareRuns(QWidget):
     def _on_grids_read(self, grids: Any, name: Any) -> None:
         if name in self._slots:
             self.grids[name] = list(grids)
+            order = sorted(self.grids, key=lambda n: self._slots.get(n, 0))  # side by side in the order ticked
+            self.grids = {n: self.grids[n] for n in order}
             self.sigComparedChanged.emit()
 
     def _on_theme_changed(self, _theme: str) -> None:
