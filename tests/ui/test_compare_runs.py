@@ -127,3 +127,15 @@ def test_a_live_run_keeps_updating_beside_compared_runs(qtbot, main_window, imge
     # the finished run joins the list, and the ticks are kept
     qtbot.waitUntil(lambda: "live-d" in panel.compare.run_names(), timeout=30_000)
     assert panel.compare.checked() == ["gan-c"]
+
+
+def test_a_run_loaded_before_the_devices_are_known_keeps_its_settings(qtbot, main_window, imgen_home):
+    """First launch on a CPU picks the quick preset when the devices arrive, but never over a loaded run."""
+    make_runs(imgen_home, RUNS)
+    window = main_window()
+    panel = window.train_panel
+    panel.prepare_resume("gan-a")  # before the device scan has answered
+    device = panel.findChild(QComboBox, "deviceCombo")
+    qtbot.waitUntil(lambda: device.count() > 1, timeout=120_000)
+    cfg = panel.config()
+    assert (cfg.image_size, cfg.batch_size, cfg.steps, cfg.width, cfg.name) == (16, 16, 30, 8, "gan-a")
