@@ -40,7 +40,6 @@ class OverlayMixin:
             self.removeItem(curve)
             self.removeItem(raw)
             self._dirty.discard(cid)
-            self._hidden.discard(cid)
         self._run_slots.pop(run, None)
         self._relabel_live()
         self._fit_legend()

@@ -54,7 +54,6 @@ class LossPlot(OverlayMixin, pg.PlotWidget):
         self.overlay_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.overlay_raw: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._run_slots: dict[str, int] = {}
-        self._hidden: set = set()  # curve ids (key, or (run, key)) the user hid
         self._x_mode = "step"
         self.run_name = ""
         self._dirty: set = set()
@@ -172,7 +171,6 @@ class LossPlot(OverlayMixin, pg.PlotWidget):
         self.curves.clear()
         self.raw_curves.clear()
         self._dirty = {cid for cid in self._dirty if isinstance(cid, tuple)}
-        self._hidden = {cid for cid in self._hidden if isinstance(cid, tuple)}
         self._following = True
         self._show_placeholder()
 
@@ -202,28 +200,16 @@ class LossPlot(OverlayMixin, pg.PlotWidget):
         for c in (raw, curve):
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
-        # clicking its legend sample hides / shows a curve: keep the faint raw copy in step
-        curve.visibleChanged.connect(lambda c=curve, r=raw: self._on_curve_visibility_changed(c, r))
         return curve, raw
-
-    def _on_curve_visibility_changed(self, curve, raw) -> None:
-        cid = self._cid_of(curve)
-        if cid is None:
-            return
-        if curve.isVisible():
-            self._hidden.discard(cid)
-        else:
-            self._hidden.add(cid)
-        raw.setVisible(curve.isVisible() and self._smoothing > 0)
-
-    def _cid_of(self, curve):
-        for cid, c in list(self.curves.items()) + list(self.overlay_curves.items()):
-            if c is curve:
-                return cid
-        return None
 
     # --- display ------------------------------------------------------------------------------
     def _on_refresh_timer(self) -> None:
+        # a click on a legend sample hides / shows its curve: the faint raw copy follows it here
+        for cid in list(self.curves) + list(self.overlay_curves):
+            _series, curve, raw = self._items(cid)
+            want = curve.isVisible() and self._smoothing > 0
+            if raw.isVisible() != want:
+                raw.setVisible(want)
         if self._dirty:
             self.flush()
 
@@ -261,8 +247,8 @@ class LossPlot(OverlayMixin, pg.PlotWidget):
         """(last step, lowest, highest) of the displayed values; in log10 when the y axis is logarithmic."""
         log = self.is_log_scale()
         x_max, lo, hi = -math.inf, math.inf, -math.inf
-        shown = [s for k, s in self.series.items() if k not in self._hidden]
-        shown += [s for run, keys in self.overlays.items() for k, s in keys.items() if (run, k) not in self._hidden]
+        shown = [s for k, s in self.series.items() if self.curves[k].isVisible()]
+        shown += [s for (run, k), c in self.overlay_curves.items() if c.isVisible() for s in (self.overlays[run][k],)]
         for series in shown:
             if series.n == 0:
                 continue
