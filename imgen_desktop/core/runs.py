@@ -385,3 +385,9 @@ def sample_grids(name: str, kind: str | None = None) -> list[SampleGrid]:
         if kind is None or grid.kind == kind:
             grids.append(grid)
     return sorted(grids, key=lambda g: (g.step, g.kind != "samples", g.kind))
+
+
+def sample_grid_path(name: str, step: int, kind: str = "samples") -> Path:
+    """Where the trainer saves run ``name``'s ``kind`` grid of ``step`` (it may not exist)."""
+    suffix = "" if kind == "samples" else f"_{kind}"
+    return run_folder(name) / "samples" / f"step_{int(step):06d}{suffix}.png"

@@ -19,97 +19,24 @@ axes show plain numbers (no SI prefix, no 10^x on the log axis); colours follow 
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QWidget
 
-from imgen_desktop.core.runs import metric_label
+from imgen_desktop.ui.loss_overlays import OverlayMixin
+from imgen_desktop.ui.loss_series import (  # noqa: F401 (re-exported)
+    COLOUR_SLOTS, PlainAxis, Series, colour_index, curve_colour, nice_ceiling, run_colour,
+)
 from imgen_desktop.ui.theme import colors, theme_notifier
 
-# a fixed palette slot per known loss key (keys that appear together differ); others: a hash
-COLOUR_SLOTS = {"loss.d": 0, "loss.g": 1, "loss.l1": 2, "loss.kl": 3, "loss.gp": 3, "loss.recon": 4, "loss.adv": 4,
-                "loss.total": 5, "loss.pixel": 6, "loss.pixel_first": 7, "loss.l2": 6, "loss.mse": 6}
+_Series = Series  # the name older code and tests use
+DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine,
+          Qt.PenStyle.DashDotDotLine)
 
-
-def colour_index(key: str, n: int) -> int:
-    """A stable palette slot for a metric key: the same colour live, resumed, in every run."""
-    if key in COLOUR_SLOTS:
-        return COLOUR_SLOTS[key] % n
-    return zlib.crc32(key.encode("utf-8")) % n
-
-
-def curve_colour(key: str) -> str:
-    palette = colors().curves
-    return palette[colour_index(key, len(palette))]
-
-
-class PlainAxis(pg.AxisItem):
-    """Tick labels as plain numbers, also on a log axis (0.05, 1, 40 rather than 4·10¹)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.enableAutoSIPrefix(False)
-
-    def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
-        return [f"{10 ** v:.3g}" if math.isfinite(v) and abs(v) < 300 else "" for v in values]
-
-
-class _Series:
-    """Append-only (step, value) buffers that double when full, plus an EMA-smoothed copy."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.x = np.empty(capacity, dtype=np.float64)
-        self.y = np.empty(capacity, dtype=np.float64)
-        self.smooth = np.empty(capacity, dtype=np.float64)
-        self.n = 0
-        self._ema = 0.0
-        self._ema_weight = 0.0  # for the bias correction of the first points
-
-    @property
-    def capacity(self) -> int:
-        return len(self.x)
-
-    def append(self, step: float, value: float, alpha: float) -> None:
-        if self.n == self.capacity:
-            for name in ("x", "y", "smooth"):
-                old = getattr(self, name)
-                new = np.empty(2 * len(old), dtype=old.dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
-        self.x[self.n] = step
-        self.y[self.n] = value
-        self.smooth[self.n] = self._smoothed(value, alpha)
-        self.n += 1
-
-    def _smoothed(self, value: float, alpha: float) -> float:
-        if not math.isfinite(value):
-            return value
-        self._ema = alpha * self._ema + (1.0 - alpha) * value
-        self._ema_weight = alpha * self._ema_weight + (1.0 - alpha)
-        return self._ema / self._ema_weight if self._ema_weight > 0 else value
-
-    def resmooth(self, alpha: float) -> None:
-        self._ema = self._ema_weight = 0.0
-        for i in range(self.n):
-            self.smooth[i] = self._smoothed(float(self.y[i]), alpha)
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= ``value``."""
-    if value <= 0:
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(value))
-    for m in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
-        if m * power >= value * (1 - 1e-12):
-            return m * power
-    return 10.0 * power
-
-
-class LossPlot(pg.PlotWidget):
+class LossPlot(OverlayMixin, pg.PlotWidget):
     """The ``lossPlot``: x = step, one curve per ``loss.*`` metric, legend, EMA smoothing, log y."""
 
     sigCurveAdded = Signal(str)
@@ -122,7 +49,14 @@ class LossPlot(pg.PlotWidget):
         self.series: dict[str, _Series] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.raw_curves: dict[str, pg.PlotDataItem] = {}  # faint raw values under a smoothed curve
-        self._dirty: set[str] = set()
+        # compared past runs: run name -> key -> series, and their curves by (run, key)
+        self.overlays: dict[str, dict[str, Series]] = {}
+        self.overlay_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.overlay_raw: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self._run_slots: dict[str, int] = {}
+        self._x_mode = "step"
+        self.run_name = ""
+        self._dirty: set = set()
         self._smoothing = 0.0  # EMA factor in [0, 1); 0 = raw values
         self.setAntialiasing(False)
         item = self.getPlotItem()
@@ -157,9 +91,11 @@ class LossPlot(pg.PlotWidget):
 
     def _on_theme_changed(self, _theme: str) -> None:
         """Background, axes, legend text and curve colours from the theme now in use."""
+        item = self.getPlotItem()
+        if item is None:  # closed: pyqtgraph has let go of its plot item
+            return
         c = colors()
         self.setBackground(c.base)
-        item = self.getPlotItem()
         for name in ("left", "bottom"):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(c.muted))
@@ -171,22 +107,37 @@ class LossPlot(pg.PlotWidget):
         for _sample, label in self.legend.items:
             label.setText(label.text, color=c.text)
         self._placeholder.setColor(c.muted)
-        for key in self.curves:
-            self._style_curve(key)
+        for cid in list(self.curves) + list(self.overlay_curves):
+            self._style_curve(cid)
 
-    def _style_curve(self, key: str) -> None:
-        colour = curve_colour(key)
-        self.curves[key].setPen(pg.mkPen(colour, width=1.5))
+    def _items(self, cid) -> tuple[Series, pg.PlotDataItem, pg.PlotDataItem]:
+        """(series, curve, faint raw curve) of a curve id: a live key, or (run, key) of a compared run."""
+        if isinstance(cid, tuple):
+            return self.overlays[cid[0]][cid[1]], self.overlay_curves[cid], self.overlay_raw[cid]
+        return self.series[cid], self.curves[cid], self.raw_curves[cid]
+
+    def _style_curve(self, cid) -> None:
+        if isinstance(cid, tuple):  # a compared run: the run's colour, a dash per metric
+            colour = run_colour(self._run_slots.get(cid[0], 0))
+            keys = sorted(self.overlays[cid[0]])
+            style = DASHES[keys.index(cid[1]) % len(DASHES)]
+        elif self.overlays:  # comparing: the live run is one run among others, in one colour too
+            colour, style = run_colour(0), DASHES[sorted(self.series).index(cid) % len(DASHES)]
+        else:
+            colour, style = curve_colour(cid), Qt.PenStyle.SolidLine
+        _series, curve, raw = self._items(cid)
+        curve.setPen(pg.mkPen(colour, width=1.5, style=style))
         faint = QColor(colour)
         faint.setAlpha(70)
-        self.raw_curves[key].setPen(pg.mkPen(faint, width=1))
+        raw.setPen(pg.mkPen(faint, width=1))
 
     # --- data in --------------------------------------------------------------------------
     def wants(self, key: str) -> bool:
         return any(key.startswith(p) for p in self.prefixes)
 
-    def add_point(self, step: int, values: dict) -> None:
-        """Buffer one step's metrics (cheap; drawing happens on the timer)."""
+    def add_point(self, step: int, values: dict, time: float | None = None) -> None:
+        """Buffer one step's metrics (cheap; drawing happens on the timer); ``time`` = training seconds."""
+        t = math.nan if time is None else float(time)
         for key, value in values.items():
             if not self.wants(key):
                 continue
@@ -197,7 +148,7 @@ class LossPlot(pg.PlotWidget):
             series = self.series.get(key)
             if series is None:
                 series = self._add_curve(key)
-            series.append(float(step), value, self._smoothing)
+            series.append(float(step), value, self._smoothing, t)
             self._dirty.add(key)
 
     def load_history(self, records: list[dict]) -> None:
@@ -205,10 +156,11 @@ class LossPlot(pg.PlotWidget):
         self.reset()
         for rec in records:
             if "step" in rec:
-                self.add_point(int(rec["step"]), rec)
+                self.add_point(int(rec["step"]), rec, rec.get("time") if isinstance(rec.get("time"), (int, float)) else None)
         self.flush()
 
     def reset(self) -> None:
+        """Clear the live run's curves (compared runs stay)."""
         for curve in self.curves.values():
             self.legend.removeItem(curve)
             self.removeItem(curve)
@@ -218,58 +170,60 @@ class LossPlot(pg.PlotWidget):
         self.series.clear()
         self.curves.clear()
         self.raw_curves.clear()
-        self._dirty.clear()
+        self._dirty = {cid for cid in self._dirty if isinstance(cid, tuple)}
         self._following = True
-        if self._placeholder.scene() is None:
+        self._show_placeholder()
+
+    def _show_placeholder(self) -> None:
+        empty = not self.curves and not self.overlay_curves
+        if empty and self._placeholder.scene() is None:
             self.addItem(self._placeholder)
+        elif not empty and self._placeholder.scene() is not None:
+            self.removeItem(self._placeholder)
 
     def _add_curve(self, key: str) -> _Series:
         series = _Series()
         self.series[key] = series
+        self.curves[key], self.raw_curves[key] = self._new_curves(self.label(key))
+        self._style_curve(key)
+        self._show_placeholder()
+        self.sigCurveAdded.emit(key)
+        return series
+
+    def _new_curves(self, name: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         raw = self.plot([], [])  # first, so it lies under the smoothed curve
         raw.setVisible(self._smoothing > 0)
         curve = self.plot([], [])
-        self.legend.addItem(curve, metric_label(key))
+        curve.setObjectName(name)  # the legend's words; also how set_curve_visible finds it
+        self.legend.addItem(curve, name)
         self._fit_legend()
         for c in (raw, curve):
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
-        self.curves[key], self.raw_curves[key] = curve, raw
-        self._style_curve(key)
-        if self._placeholder.scene() is not None:
-            self.removeItem(self._placeholder)
-        self.sigCurveAdded.emit(key)
-        return series
-
-    def _fit_legend(self) -> None:
-        """Give the legend's row in the plot layout the height its entries need."""
-        from PySide6.QtCore import Qt as _Qt
-
-        self.legend.layout.invalidate()
-        h = self.legend.layout.effectiveSizeHint(_Qt.SizeHint.PreferredSize).height() if self.legend.items else 0
-        self.legend.setMinimumHeight(h)
-        self.legend.setMaximumHeight(h)
-
-    def label(self, key: str) -> str:
-        """The words the legend shows for ``key``."""
-        return metric_label(key)
+        return curve, raw
 
     # --- display ------------------------------------------------------------------------------
     def _on_refresh_timer(self) -> None:
+        # a click on a legend sample hides / shows its curve: the faint raw copy follows it here
+        for cid in list(self.curves) + list(self.overlay_curves):
+            _series, curve, raw = self._items(cid)
+            want = curve.isVisible() and self._smoothing > 0
+            if raw.isVisible() != want:
+                raw.setVisible(want)
         if self._dirty:
             self.flush()
 
     def flush(self) -> None:
         """Push buffered points to the curves now (the timer does this ~25 times a second)."""
-        for key in self._dirty:
-            series = self.series[key]
-            x = series.x[: series.n]
-            # views into the buffers: setData copies what it needs
+        for cid in self._dirty:
+            series, curve, raw = self._items(cid)
+            x = series.xs(self._x_mode)
+            # views into the buffers: setData copies what it needs; NaN (no time known) breaks the line
             if self._smoothing > 0:
-                self.curves[key].setData(x, series.smooth[: series.n])
-                self.raw_curves[key].setData(x, series.y[: series.n])
+                curve.setData(x, series.smooth[: series.n], connect="finite")
+                raw.setData(x, series.y[: series.n], connect="finite")
             else:
-                self.curves[key].setData(x, series.y[: series.n])
+                curve.setData(x, series.y[: series.n], connect="finite")
         self._dirty.clear()
         if self._following:
             self._follow()
@@ -293,10 +247,15 @@ class LossPlot(pg.PlotWidget):
         """(last step, lowest, highest) of the displayed values; in log10 when the y axis is logarithmic."""
         log = self.is_log_scale()
         x_max, lo, hi = -math.inf, math.inf, -math.inf
-        for series in self.series.values():
+        shown = [s for k, s in self.series.items() if self.curves[k].isVisible()]
+        shown += [s for (run, k), c in self.overlay_curves.items() if c.isVisible() for s in (self.overlays[run][k],)]
+        for series in shown:
             if series.n == 0:
                 continue
-            x_max = max(x_max, float(series.x[series.n - 1]))
+            xs = series.xs(self._x_mode)
+            xs = xs[np.isfinite(xs)]
+            if len(xs):
+                x_max = max(x_max, float(xs.max()))
             y = series.y[: series.n]  # the raw values are drawn too (faintly, when smoothed)
             y = y[np.isfinite(y)]
             if log:
@@ -331,13 +290,13 @@ class LossPlot(pg.PlotWidget):
         if alpha == self._smoothing:
             return
         self._smoothing = alpha
-        for key, raw in self.raw_curves.items():
-            raw.setVisible(alpha > 0)
+        for cid in list(self.curves) + list(self.overlay_curves):
+            series, curve, raw = self._items(cid)
+            raw.setVisible(alpha > 0 and curve.isVisible())
             if alpha == 0:
                 raw.setData([], [])
-        for key, series in self.series.items():
             series.resmooth(alpha)
-            self._dirty.add(key)
+            self._dirty.add(cid)
         self.flush()
 
     @property
@@ -377,7 +336,16 @@ class LossPlot(pg.PlotWidget):
         log.setToolTip("Logarithmic y axis (useful when losses span orders of magnitude)")
         log.toggled.connect(self.set_log_scale)
         row.addWidget(log)
+        row.addWidget(QLabel("Align on", box))
+        align = QComboBox(box)
+        align.setObjectName("alignCombo")
+        align.addItem("Step", "step")
+        align.addItem("Training time", "time")
+        align.setToolTip("Line up the curves of compared runs by step, or by seconds of training")
+        align.currentIndexChanged.connect(lambda _i: self.set_x_mode(align.currentData()))
+        row.addWidget(align)
         row.addStretch(1)
         box.smoothing_slider = slider
         box.log_check = log
+        box.align_combo = align
         return box

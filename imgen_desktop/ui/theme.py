@@ -6,6 +6,8 @@ checkerboard) never hard-code them: they read :func:`colors` and re-style themse
 """
 from __future__ import annotations
 
+import gc
+
 import html
 from dataclasses import dataclass
 
@@ -133,10 +135,18 @@ def apply_theme(app: QApplication, theme: str | None = None) -> str:
     _configure_plots(c)
     # A widget with a style sheet keeps the palette it had when the sheet was last applied
     # (Qt resolves it once): re-apply every sheet so those widgets follow the switch too.
-    for widget in app.allWidgets():
-        sheet = widget.styleSheet()
-        if sheet:
-            widget.setStyleSheet(sheet)
+    # (no garbage collection meanwhile: collecting a closed window's wrappers would delete widgets
+    # that are still in this list)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for widget in app.allWidgets():
+            sheet = widget.styleSheet()
+            if sheet:
+                widget.setStyleSheet(sheet)
+    finally:
+        if was_enabled:
+            gc.enable()
     write_value("ui/theme", theme)
     theme_notifier().sigThemeChanged.emit(theme)
     return theme

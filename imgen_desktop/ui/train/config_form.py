@@ -340,7 +340,9 @@ class ConfigForm(QWidget):
                 self.device_combo.addItem(label, dev_id)
             self.device_combo.setCurrentIndex(max(self.device_combo.findData(self.state.config.device), 0))
         self.state.config.device = self.device_combo.currentData() or "auto"
-        if devices and self.on_cpu() and not app_settings().contains("train/preset") and "quick" in self.state.preset_names():
+        # (not over a run loaded to continue: its settings must stay the run's)
+        if devices and self.on_cpu() and not app_settings().contains("train/preset") and not self.state.config.name \
+                and "quick" in self.state.preset_names():
             self.state.set_preset("quick")  # a CPU: a first look in minutes, not an hour
             self.show_state()
         else:

@@ -9,23 +9,25 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from imgen_desktop.core import runs as core_runs
 from imgen_desktop.core import tasks as vocab
 from imgen_desktop.core.config import TrainConfig
 from imgen_desktop.ui.sample_grid import SampleGrid
+from imgen_desktop.ui.train.compare import CompareRuns
 from imgen_desktop.ui.train.config_form import ConfigForm
 from imgen_desktop.ui.train.remedies import RemedyMixin
 from imgen_desktop.ui.train.run_controls import RunButtons, RunProgress
 from imgen_desktop.ui.train.run_log import RunLog
+from imgen_desktop.ui.train.runs_dialog import ResumeMixin
 from imgen_desktop.ui.train.messages import error_box, name_taken_box
 from imgen_desktop.ui.train.state import FormState, RunState, gui_message
 from imgen_desktop.ui.train_worker import TrainWorker
 from imgen_desktop.ui.workers import WorkerPool
 
 
-class TrainPanel(RemedyMixin, QWidget):
+class TrainPanel(ResumeMixin, RemedyMixin, QWidget):
     """The training panel (objectName ``trainPanel``)."""
 
     sigModelSaved = Signal(str)
@@ -85,12 +87,23 @@ class TrainPanel(RemedyMixin, QWidget):
         hsplit.addWidget(self._plot_box)
         hsplit.addWidget(self.sample_grid)
         hsplit.setSizes([560, 420])
-        self.run_log = RunLog(vsplit)
+        self.bottom_tabs = QTabWidget(vsplit)
+        self.bottom_tabs.setObjectName("trainBottomTabs")
+        self.run_log = RunLog(self.bottom_tabs)
+        self.compare = CompareRuns(lambda: self.loss_plot, self.bottom_tabs)
+        self.bottom_tabs.addTab(self.run_log, "Log")
+        self.bottom_tabs.addTab(self.compare, "Compare runs")
+        self.compare.refresh_button.clicked.connect(self.refresh_runs)
+        self.compare.sigComparedChanged.connect(lambda: self.sample_grid.set_compared(self.compare.grids))
+        self.compare.sigError.connect(lambda m: self.log(m, "warning"))
+        self.sample_grid.sigSaved.connect(lambda p: self.log(f"Saved the sample grid as {p}."))
+        self.sample_grid.sigError.connect(self._show_error)
         vsplit.addWidget(hsplit)
-        vsplit.addWidget(self.run_log)
+        vsplit.addWidget(self.bottom_tabs)
         vsplit.setStretchFactor(0, 4)
         vsplit.setStretchFactor(1, 1)
-        vsplit.setSizes([520, 110])
+        vsplit.setSizes([500, 150])
+        self._runs_listed_once = False
         rv.addWidget(vsplit, 1)
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -145,6 +158,9 @@ class TrainPanel(RemedyMixin, QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self._ensure_plot()
+        if not self._runs_listed_once:
+            self._runs_listed_once = True
+            self.refresh_runs()
         super().showEvent(event)
 
     # ------------------------------------------------------------------ public API
@@ -161,6 +177,7 @@ class TrainPanel(RemedyMixin, QWidget):
         self.worker.stop()
         done = self.worker.wait(timeout_ms)
         self._pool.wait_all(min(timeout_ms, 5000))
+        self.compare.shutdown(2000)
         self.form.dataset.wait(2000)
         return bool(done)
 
@@ -225,6 +242,8 @@ class TrainPanel(RemedyMixin, QWidget):
             self.sample_grid.clear()
             self.health_strip.set_family(cfg.family)
             self.health_strip.reset()
+        self.sample_grid.run_name = cfg.name
+        self.loss_plot.set_run_name(cfg.name)
         self.form_state.run_started()  # the next Start makes a new run unless a name is typed
         self.form.show_state()
         self.run.start(cfg.name, cfg.steps, resume)
@@ -280,7 +299,7 @@ class TrainPanel(RemedyMixin, QWidget):
             self._show_run()
 
     def _on_metrics(self, step: int, values: dict) -> None:
-        self.loss_plot.add_point(step, values)
+        self.loss_plot.add_point(step, values, self.run.elapsed_s)
         self.health_strip.on_metrics(step, values)
         self.sigMetrics.emit(step, values)
 
@@ -343,52 +362,7 @@ class TrainPanel(RemedyMixin, QWidget):
 
     def _on_runs_listed(self, runs: Any, _tag: Any) -> None:
         self.runs = list(runs)
-
-    # ------------------------------------------------------------------ continue an earlier run
-    def _on_resume_run(self) -> None:
-        from imgen_desktop.ui.train.runs_dialog import RunsDialog
-
-        self.runs = core_runs.list_runs()
-        if not self.runs:
-            self._show_error("There is no earlier run to continue yet: start one first.", title="Nothing to continue")
-            return
-        dlg = RunsDialog(self.runs, self)
-        if dlg.exec() == RunsDialog.DialogCode.Accepted and dlg.chosen():
-            self.prepare_resume(dlg.chosen())
-
-    def prepare_resume(self, name: str) -> None:
-        """Load run ``name``'s settings and curves; the next Start continues it."""
-        from imgen_desktop.core.errors import ImgenError
-        from imgen_desktop.core.trainer import load_run_config
-
-        try:
-            cfg = load_run_config(name)
-        except ImgenError as exc:
-            self._show_error(gui_message(str(exc)))
-            return
-        summary = core_runs.read_run(name)
-        cfg.name = name
-        self.set_config(cfg)
-        self.run.resume_name = name
-        self.run.run_name, self.run.step, self.run.total = name, summary.steps_reached, cfg.steps
-        self.run.ended = f"Loaded at step {summary.steps_reached:,} of {cfg.steps:,}"
-        self._show_run()
-        self.loss_plot.reset()
-        self.sample_grid.clear()
-        self.health_strip.set_family(cfg.family)
-        self.health_strip.reset()
-        self.log(f"Loaded run “{name}” (step {summary.steps_reached:,} of {cfg.steps:,}): press ▶ Continue to train on "
-                 "from its last checkpoint.")
-        self._pool.start(core_runs.load_curves, name, on_done=self._on_history_loaded,
-                         on_error=lambda m, _t: self.log(f"could not read the curves: {m}", "warning"), tag=name)
-
-    def _on_history_loaded(self, records: Any, tag: Any) -> None:
-        if self.worker is not None and self.worker.config.name != tag:
-            return
-        self.loss_plot.load_history(list(records))
-        self.health_strip.load_history(list(records))
-        if records:
-            self.log(f"Reloaded {len(records)} curve points up to step {int(records[-1].get('step', 0)):,}.")
+        self.compare.set_runs(self.runs)
 
     # ------------------------------------------------------------------ errors
     def _show_error(self, message: str, title: str = "Training problem") -> QMessageBox:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -9,8 +10,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgen_desktop.core import runs as core_runs
 from imgen_desktop.core import tasks as vocab
 from imgen_desktop.core.runs import RunSummary, metric_label
+from imgen_desktop.ui.train.compare import read_grids
+from imgen_desktop.ui.train.state import gui_message
 
 COLUMNS = ("Run", "Model", "Steps reached / planned", "Pictures", "Last loss", "Updated")
 
@@ -73,3 +77,57 @@ class RunsDialog(QDialog):
     def chosen(self) -> str | None:
         item = self.tree.currentItem()
         return None if item is None or item.isDisabled() else item.data(0, Qt.ItemDataRole.UserRole)
+
+
+class ResumeMixin:
+    """The Train panel's "Continue a run…": pick a run, load its settings, curves and sample grids."""
+
+    def _on_resume_run(self) -> None:
+        self.runs = core_runs.list_runs()
+        if not self.runs:
+            self._show_error("There is no earlier run to continue yet: start one first.", title="Nothing to continue")
+            return
+        dlg = RunsDialog(self.runs, self)
+        if dlg.exec() == RunsDialog.DialogCode.Accepted and dlg.chosen():
+            self.prepare_resume(dlg.chosen())
+
+    def prepare_resume(self, name: str) -> None:
+        """Load run ``name``'s settings and curves; the next Start continues it."""
+        from imgen_desktop.core.errors import ImgenError
+        from imgen_desktop.core.trainer import load_run_config
+
+        try:
+            cfg = load_run_config(name)
+        except ImgenError as exc:
+            self._show_error(gui_message(str(exc)))
+            return
+        summary = core_runs.read_run(name)
+        cfg.name = name
+        self.set_config(cfg)
+        self.run.resume_name = name
+        self.run.run_name, self.run.step, self.run.total = name, summary.steps_reached, cfg.steps
+        self.run.ended = f"Loaded at step {summary.steps_reached:,} of {cfg.steps:,}"
+        self._show_run()
+        self.loss_plot.reset()
+        self.sample_grid.clear()
+        self.health_strip.set_family(cfg.family)
+        self.health_strip.reset()
+        self.log(f"Loaded run “{name}” (step {summary.steps_reached:,} of {cfg.steps:,}): press ▶ Continue to train on "
+                 "from its last checkpoint.")
+        self.sample_grid.run_name = name
+        self.loss_plot.set_run_name(name)
+        self._pool.start(core_runs.load_curves, name, on_done=self._on_history_loaded,
+                         on_error=lambda m, _t: self.log(f"could not read the curves: {m}", "warning"), tag=name)
+        self._pool.start(read_grids, name, on_done=self._on_grids_loaded, tag=name)
+
+    def _on_grids_loaded(self, grids: Any, tag: Any) -> None:
+        if self.run.run_name == tag and not self.is_training():
+            self.sample_grid.set_history(list(grids))
+
+    def _on_history_loaded(self, records: Any, tag: Any) -> None:
+        if self.worker is not None and self.worker.config.name != tag:
+            return
+        self.loss_plot.load_history(list(records))
+        self.health_strip.load_history(list(records))
+        if records:
+            self.log(f"Reloaded {len(records)} curve points up to step {int(records[-1].get('step', 0)):,}.")
