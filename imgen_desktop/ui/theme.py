@@ -7,10 +7,10 @@ checkerboard) never hard-code them: they read :func:`colors` and re-style themse
 from __future__ import annotations
 
 import gc
-
 import html
 from dataclasses import dataclass
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -141,6 +141,8 @@ def apply_theme(app: QApplication, theme: str | None = None) -> str:
     gc.disable()
     try:
         for widget in app.allWidgets():
+            if not shiboken6.isValid(widget):  # deleted on the C++ side since the list was made
+                continue
             sheet = widget.styleSheet()
             if sheet:
                 widget.setStyleSheet(sheet)
