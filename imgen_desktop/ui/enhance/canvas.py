@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from imgen_desktop.core.enhance import EnhanceOptions, ModelChoice
+from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.enhance import files
+from imgen_desktop.ui.enhance.autosave_section import AutoSaveSection
 from imgen_desktop.ui.enhance.banner import BannerView
 from imgen_desktop.ui.enhance.batch_list import BatchList
 from imgen_desktop.ui.enhance.empty_state import EmptyState, sample_photos
@@ -27,6 +29,7 @@ from imgen_desktop.ui.enhance.mask_section import MaskSection
 from imgen_desktop.ui.enhance.model_section import ModelSection
 from imgen_desktop.ui.enhance.options_section import OptionsSection
 from imgen_desktop.ui.enhance.photo_view import PhotoView
+from imgen_desktop.ui.enhance.resume_strip import ResumeStrip
 from imgen_desktop.ui.enhance.run_section import RunSection
 from imgen_desktop.ui.enhance.save_section import SaveSection
 from imgen_desktop.ui.enhance.state import EnhanceState
@@ -37,6 +40,13 @@ from imgen_desktop.ui.settings import app_settings
 from imgen_desktop.ui.workers import WorkerPool, keep_alive
 
 SIDEBAR_WIDTH = 300
+
+
+def _resolved(path: str) -> str:
+    try:
+        return str(Path(path).expanduser().resolve())
+    except OSError:
+        return str(path)
 
 
 class EnhanceCanvas(files.FilesMixin, QWidget):
@@ -101,12 +111,14 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         row.addWidget(self.paste_button)
         lay.addLayout(row)
         self.batch = BatchList(s, side)
+        self.resume_strip = ResumeStrip(s, side)
         self.model_section = ModelSection(s, side)
         self.options = OptionsSection(s, side)
         self.mask_section = MaskSection(self.mask, side)
         self.run_section = RunSection(s, side)
         self.save_section = SaveSection(s, side)
-        for w in (self.batch, self.model_section, self.options, self.mask_section, self.run_section, self.save_section):
+        self.autosave = AutoSaveSection(side)
+        for w in (self.batch, self.resume_strip, self.model_section, self.options, self.mask_section, self.run_section, self.save_section, self.autosave):
             lay.addWidget(w)
         lay.addStretch(1)
         scroll = QScrollArea(self)
@@ -139,6 +151,8 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         self.photo_view.close_button.clicked.connect(self.close_photo)
         self.run_section.apply_button.clicked.connect(self.apply)
         self.run_section.cancel_button.clicked.connect(self.cancel)
+        self.run_section.pause_button.clicked.connect(self.toggle_pause)
+        self.resume_strip.continue_button.clicked.connect(self.continue_batch)
         self.save_section.save_button.clicked.connect(lambda: self.save_result())
         self.save_section.chain_button.clicked.connect(self.use_result_as_photo)
         self.batch.sigItemChosen.connect(self._on_batch_item_chosen)
@@ -266,9 +280,15 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         except ValueError as exc:
             self.state.error(str(exc), cause="tile")
             return None
+        try:
+            template = self.autosave.template()
+        except ImgenError as exc:
+            self.state.error(self.autosave.template_error() or str(exc), cause="tile")
+            return None
         return EnhanceOptions(tile=tile, passes=self.options.passes(), noise_level=self.options.noise_level(),
                               variation_seed=self.options.variation_seed_value(), device=self.options.device(),
-                              quality=self.save_section.quality_spin.value())
+                              quality=self.save_section.quality_spin.value(), format=self.autosave.fmt(),
+                              name_template=template)
 
     def apply(self) -> None:
         """Run the chosen model on the photo (or the batch) in a worker thread."""
@@ -314,11 +334,41 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         out_dir = out_dir or self.ask_batch_folder()
         if not out_dir:
             return False
-        overwrite = self.ask_existing_outputs(out_dir, s.model)
+        overwrite = self.ask_existing_outputs(out_dir, s.model, options)
         if overwrite is None:
             return False
         options.overwrite = overwrite
         self.runner.start_batch(out_dir, s.model, options)
+        return True
+
+    def toggle_pause(self) -> None:
+        """Pause the running batch (it stops after the current tile), or resume it."""
+        if self.state.paused:
+            self.runner.resume()
+        else:
+            self.runner.pause()
+
+    def is_paused(self) -> bool:
+        return self.state.paused
+
+    def continue_batch(self) -> bool:
+        """Finish the unfinished batch offered for these photos: its folder, model and settings."""
+        s = self.state
+        m = s.resume
+        if m is None or self.is_busy():
+            return False
+        choice = next((c for c in s.models if c.path and _resolved(c.path) == m.model), None)
+        if choice is None:
+            s.error(f"The model of that batch ({Path(m.model).stem}) is no longer available; "
+                    "choose a model and Apply to start the batch again.", "batch")
+            return False
+        s.set_model(choice)
+        o = m.options
+        options = EnhanceOptions(tile=o.get("tile"), passes=o.get("passes"), noise_level=o.get("noise_level"),
+                                 variation_seed=o.get("variation_seed"), device=self.options.device(),
+                                 quality=int(o.get("quality", 95)), format=o.get("format"),
+                                 name_template=o.get("name_template"))
+        self.runner.start_batch(m.out_dir, choice, options, inputs=list(m.inputs))
         return True
 
     def _on_result_ready(self) -> None:
@@ -326,6 +376,8 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         b = self.state.banner
         self._status(b.text if b is not None else "Done.")
         self.sigResultReady.emit()
+        if self.autosave.enabled():
+            self.auto_save()
 
     def _on_batch_finished(self, ok: int, failed: int) -> None:
         self._status(self.state.batch_summary())
