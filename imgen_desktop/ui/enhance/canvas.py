@@ -22,6 +22,8 @@ from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.enhance import files
 from imgen_desktop.ui.enhance.autosave_section import AutoSaveSection
 from imgen_desktop.ui.enhance.banner import BannerView
+from imgen_desktop.ui.enhance.blend_painter import BlendPainter
+from imgen_desktop.ui.enhance.blend_section import BlendSection
 from imgen_desktop.ui.enhance.batch_list import BatchList
 from imgen_desktop.ui.enhance.empty_state import EmptyState, sample_photos
 from imgen_desktop.ui.enhance.jobs import ModelLister
@@ -89,7 +91,13 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         for path in sample_photos():
             act = self.empty.sample_menu.addAction(path.name)
             act.triggered.connect(lambda _=False, p=str(path): self.open_paths([p]))
-        self.photo_view = PhotoView(s, self.mask, self)
+        self.blend = BlendPainter(self)
+        self._blend_base = None  # (result, the original at the result's size) for quick previews
+        self._blend_timer = QTimer(self)
+        self._blend_timer.setSingleShot(True)
+        self._blend_timer.setInterval(15)
+        self._blend_timer.timeout.connect(self._update_blend)
+        self.photo_view = PhotoView(s, self.mask, self, blend=self.blend)
         self.view = self.photo_view.view
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.photo_view)
@@ -117,8 +125,10 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         self.mask_section = MaskSection(self.mask, side)
         self.run_section = RunSection(s, side)
         self.save_section = SaveSection(s, side)
+        self.blend_section = BlendSection(s, self.blend, side)
         self.autosave = AutoSaveSection(side)
-        for w in (self.batch, self.resume_strip, self.model_section, self.options, self.mask_section, self.run_section, self.save_section, self.autosave):
+        for w in (self.batch, self.resume_strip, self.model_section, self.options, self.mask_section, self.run_section, self.save_section, self.blend_section,
+                  self.autosave):
             lay.addWidget(w)
         lay.addStretch(1)
         scroll = QScrollArea(self)
@@ -153,6 +163,9 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         self.run_section.cancel_button.clicked.connect(self.cancel)
         self.run_section.pause_button.clicked.connect(self.toggle_pause)
         self.resume_strip.continue_button.clicked.connect(self.continue_batch)
+        self.blend_section.sigPaintingChanged.connect(self.photo_view.set_blending)
+        self.blend.sigChanged.connect(self._blend_timer.start)
+        s.sigResultChanged.connect(self._on_result_changed)
         self.save_section.save_button.clicked.connect(lambda: self.save_result())
         self.save_section.chain_button.clicked.connect(self.use_result_as_photo)
         self.batch.sigItemChosen.connect(self._on_batch_item_chosen)
@@ -385,6 +398,41 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         if 0 <= row < len(self.state.batch) and self.state.batch[row].reviewable:
             self._on_batch_item_chosen(row)
         self.sigBatchFinished.emit(ok, failed)
+
+    # --- blend with a brush -------------------------------------------------------------------
+    def _on_result_changed(self) -> None:
+        r = self.state.result
+        if r is None:
+            self.blend.drop()
+            self._blend_base = None
+        elif self._blend_base is None or self._blend_base[0] is not r:
+            self._blend_base = (r, None)
+            self.blend.reset(r.width, r.height)
+        if r is None or self.state.busy or self.state.batch:
+            self.photo_view.set_blending(False)
+
+    def _update_blend(self) -> None:
+        """Show (and keep, for Save) the result with the original painted back (core.blend)."""
+        from imgen_desktop.core.blend import blend_photos, original_at_result_size
+        from imgen_desktop.ui.qimages import photo_to_qimage
+
+        s = self.state
+        if s.result is None or s.photo is None:
+            return
+        mask = self.blend.mask_array()
+        if mask is None or not mask.any():
+            s.set_blend(None, None)
+            return
+        result, base = self._blend_base if self._blend_base else (None, None)
+        if result is not s.result or base is None:
+            base = original_at_result_size(s.photo, s.result)
+            self._blend_base = (s.result, base)
+        blended = blend_photos(s.photo, s.result, mask, base=base)
+        s.set_blend(blended, photo_to_qimage(blended))
+
+    def blend_mask(self):
+        """The painted blend mask (HxW uint8, 255 = the original shows), or None."""
+        return self.blend.mask_array()
 
     # --- view updates -------------------------------------------------------------------------
     def _on_content_changed(self) -> None:
