@@ -22,7 +22,10 @@ from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.enhance import files
 from imgen_desktop.ui.enhance.autosave_section import AutoSaveSection
 from imgen_desktop.ui.enhance.banner import BannerView
+from imgen_desktop.ui.enhance.blend_controller import BlendController
 from imgen_desktop.ui.enhance.blend_painter import BlendPainter
+from imgen_desktop.ui.enhance.compare_runner import CompareRunner
+from imgen_desktop.ui.enhance.model_compare import ModelComparePage
 from imgen_desktop.ui.enhance.blend_section import BlendSection
 from imgen_desktop.ui.enhance.batch_list import BatchList
 from imgen_desktop.ui.enhance.empty_state import EmptyState, sample_photos
@@ -92,15 +95,14 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
             act = self.empty.sample_menu.addAction(path.name)
             act.triggered.connect(lambda _=False, p=str(path): self.open_paths([p]))
         self.blend = BlendPainter(self)
-        self._blend_base = None  # (result, the original at the result's size) for quick previews
-        self._blend_timer = QTimer(self)
-        self._blend_timer.setSingleShot(True)
-        self._blend_timer.setInterval(15)
-        self._blend_timer.timeout.connect(self._update_blend)
         self.photo_view = PhotoView(s, self.mask, self, blend=self.blend)
+        self.blender = BlendController(s, self.blend, self.photo_view, self)
+        self.compare_page = ModelComparePage(s, self)
+        self.comparer = CompareRunner(s, self.compare_page, self)
         self.view = self.photo_view.view
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.photo_view)
+        self.stack.addWidget(self.compare_page)
         root.addWidget(self.stack, 1)
 
         side = QWidget(self)
@@ -164,8 +166,10 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         self.run_section.pause_button.clicked.connect(self.toggle_pause)
         self.resume_strip.continue_button.clicked.connect(self.continue_batch)
         self.blend_section.sigPaintingChanged.connect(self.photo_view.set_blending)
-        self.blend.sigChanged.connect(self._blend_timer.start)
-        s.sigResultChanged.connect(self._on_result_changed)
+        self.model_section.compare_button.clicked.connect(self.open_compare)
+        self.compare_page.sigRun.connect(self.compare_models)
+        self.compare_page.sigBack.connect(self.close_compare)
+        self.comparer.sigKept.connect(self.close_compare)
         self.save_section.save_button.clicked.connect(lambda: self.save_result())
         self.save_section.chain_button.clicked.connect(self.use_result_as_photo)
         self.batch.sigItemChosen.connect(self._on_batch_item_chosen)
@@ -192,7 +196,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         return self.state.result
 
     def is_busy(self) -> bool:
-        return self.runner.is_busy()
+        return self.runner.is_busy() or self.comparer.is_busy()
 
     def is_loading(self) -> bool:
         return bool(self.state.loading)
@@ -252,6 +256,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
     def shutdown(self) -> None:
         """Cancel and join every worker (called when the window closes)."""
         self.runner.shutdown()
+        self.comparer.shutdown()
         if self._lister is not None:
             self._lister.wait(30000)
         self._io.wait_all(60000)  # a save in progress finishes (never a half-written file)
@@ -329,6 +334,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
 
     def cancel(self) -> None:
         self.runner.cancel()
+        self.comparer.cancel()
 
     def start_batch(self, out_dir: str | None = None) -> bool:
         """Enhance every batch file into ``out_dir`` (asks for it when None)."""
@@ -399,36 +405,29 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
             self._on_batch_item_chosen(row)
         self.sigBatchFinished.emit(ok, failed)
 
-    # --- blend with a brush -------------------------------------------------------------------
-    def _on_result_changed(self) -> None:
-        r = self.state.result
-        if r is None:
-            self.blend.drop()
-            self._blend_base = None
-        elif self._blend_base is None or self._blend_base[0] is not r:
-            self._blend_base = (r, None)
-            self.blend.reset(r.width, r.height)
-        if r is None or self.state.busy or self.state.batch:
-            self.photo_view.set_blending(False)
-
-    def _update_blend(self) -> None:
-        """Show (and keep, for Save) the result with the original painted back (core.blend)."""
-        from imgen_desktop.core.blend import blend_photos, original_at_result_size
-        from imgen_desktop.ui.qimages import photo_to_qimage
-
+    # --- compare models ---------------------------------------------------------------------------
+    def open_compare(self) -> bool:
+        """The side-by-side page for the current photo (Back returns to it)."""
         s = self.state
-        if s.result is None or s.photo is None:
-            return
-        mask = self.blend.mask_array()
-        if mask is None or not mask.any():
-            s.set_blend(None, None)
-            return
-        result, base = self._blend_base if self._blend_base else (None, None)
-        if result is not s.result or base is None:
-            base = original_at_result_size(s.photo, s.result)
-            self._blend_base = (s.result, base)
-        blended = blend_photos(s.photo, s.result, mask, base=base)
-        s.set_blend(blended, photo_to_qimage(blended))
+        if s.photo is None or s.batch or self.is_busy():
+            s.error("Open one photo first: models are compared on a single photo.", "apply")
+            return False
+        page = self.compare_page
+        if len(page.checked()) < 2 and s.model is not None:  # start from the chosen model
+            page.set_checked([s.model.spec])
+        page.first_shown(s)
+        self.stack.setCurrentWidget(page)
+        return True
+
+    def close_compare(self) -> None:
+        if not self.comparer.is_busy():
+            self.stack.setCurrentIndex(1 if self.state.has_content() else 0)
+
+    def compare_models(self, choices: list) -> bool:
+        options = self._options()
+        if options is None:
+            return False
+        return self.comparer.start(list(choices), options)
 
     def blend_mask(self):
         """The painted blend mask (HxW uint8, 255 = the original shows), or None."""
@@ -436,6 +435,8 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
 
     # --- view updates -------------------------------------------------------------------------
     def _on_content_changed(self) -> None:
+        if self.stack.currentWidget() is self.compare_page and self.state.photo is not None and not self.state.batch:
+            return  # a photo shown again (e.g. kept result) is handled by close_compare
         self.stack.setCurrentIndex(1 if self.state.has_content() else 0)
 
     def _on_busy_changed(self) -> None:
