@@ -1,21 +1,23 @@
 """Batches that survive a crash, and the names of their outputs.
 
-* :class:`BatchManifest` is a small JSON file (``.imgen-batch.json``) kept in the OUTPUT folder
-  of a batch: the inputs, the model spec, the options and the state of every file. It is
-  rewritten atomically after every file, so after the app or the machine dies the same batch
-  (same inputs, model and options into the same folder) continues where it stopped: files
-  marked done whose output still opens are skipped, the others run.
+* :class:`BatchManifest` is a small JSON file kept in the data root, keyed by the batch's output
+  folder (``$IMGEN_HOME/batches/<hash of the folder>.json``, so output folders get nothing but
+  photos): the inputs, the model file, the options and the state of every file. It is rewritten
+  atomically after every file, so after the app or the machine dies the same batch (same
+  inputs, model and options into the same folder) continues where it stopped: files marked done
+  whose output still opens are skipped, the others run.
 * :func:`render_name` turns a naming template (``{name}_{model}{ext}``; fields ``{name}``,
   ``{model}``, ``{task}``, ``{scale}``, ``{date}``, ``{ext}``) into a file name;
   :func:`validate_template` refuses unknown fields and characters no file system allows, in one
   sentence.
-* A short index in the data root (``enhance-batches.json``) remembers the output folders of
-  recent batches, so the app can offer "Continue the unfinished batch" when the same photos are
-  opened again, whether the batch was started from the app or from ``imgen enhance``.
+* :func:`find_unfinished` looks through the recent manifests, so the app can offer "Continue the
+  unfinished batch" when the same photos are opened again, whether the batch was started from
+  the app or from ``imgen enhance``.
 """
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
 import string
@@ -27,9 +29,8 @@ from typing import Any, Iterable
 from imgen_desktop.core.atomic import write_text_atomic
 from imgen_desktop.core.errors import ImgenError
 
-MANIFEST_NAME = ".imgen-batch.json"
-INDEX_NAME = "enhance-batches.json"
-INDEX_SIZE = 20
+BATCHES_DIR = "batches"
+INDEX_SIZE = 20  # find_unfinished looks at this many recent batches
 VERSION = 1
 WAITING, DONE, SKIPPED, FAILED = "waiting", "done", "skipped", "failed"
 
@@ -164,22 +165,40 @@ class BatchManifest:
     def save(self) -> None:
         self.updated = time.time()
         data = asdict(self)
-        write_text_atomic(Path(self.out_dir) / MANIFEST_NAME, json.dumps(data, indent=1))
+        write_text_atomic(manifest_path(self.out_dir), json.dumps(data, indent=1))
 
 
 def _norm_inputs(inputs: Iterable[str | Path]) -> list[str]:
     return [str(Path(p).expanduser().resolve()) for p in inputs]
 
 
+def _key(out_dir: str | Path) -> str:
+    try:
+        folder = Path(out_dir).expanduser().resolve()
+    except OSError:
+        folder = Path(out_dir).expanduser().absolute()
+    return str(folder)
+
+
+def manifest_path(out_dir: str | Path) -> Path:
+    """Where the manifest of the batch into ``out_dir`` lives (in the data root)."""
+    from imgen_desktop.core.paths import data_root
+
+    digest = hashlib.sha1(_key(out_dir).encode("utf-8")).hexdigest()[:20]
+    return data_root() / BATCHES_DIR / f"{digest}.json"
+
+
 def load_manifest(out_dir: str | Path) -> BatchManifest | None:
     """The manifest of the batch into ``out_dir``, or None (none there, or unreadable)."""
-    path = Path(out_dir).expanduser() / MANIFEST_NAME
+    return _read(manifest_path(out_dir))
+
+
+def _read(path: Path) -> BatchManifest | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = [FileEntry(**f) for f in data.pop("files", [])]
         m = BatchManifest(**{k: v for k, v in data.items() if k in BatchManifest.__dataclass_fields__})
         m.files = files
-        m.out_dir = str(Path(out_dir).expanduser())
         return m if m.version == VERSION else None
     except (OSError, ValueError, TypeError):
         return None
@@ -188,35 +207,28 @@ def load_manifest(out_dir: str | Path) -> BatchManifest | None:
 def new_manifest(out_dir: str | Path, model: str, inputs: Iterable[str | Path], options: dict[str, Any],
                  pairs: Iterable[tuple[Path, Path]]) -> BatchManifest:
     now = time.time()
-    m = BatchManifest(str(Path(out_dir).expanduser()), model, _norm_inputs(inputs), dict(options),
+    m = BatchManifest(_key(out_dir), model, _norm_inputs(inputs), dict(options),
                       [FileEntry(str(Path(s).resolve()), str(t)) for s, t in pairs], now, now)
     return m
 
 
-# --- the index of recent batches (data root) ------------------------------------------------
-
-def _index_path() -> Path:
-    from imgen_desktop.core.paths import data_root
-
-    return data_root() / INDEX_NAME
-
-
-def remember_batch(out_dir: str | Path) -> None:
-    """Put ``out_dir`` first in the data root's list of recent batch folders."""
-    key = str(Path(out_dir).expanduser().resolve())
-    folders = [f for f in recent_batches() if f != key]
-    try:
-        write_text_atomic(_index_path(), json.dumps([key] + folders[: INDEX_SIZE - 1], indent=1))
-    except OSError:
-        pass  # only a convenience: the manifest in the output folder is what counts
-
+# --- recent batches (data root) ------------------------------------------------------------
 
 def recent_batches() -> list[str]:
+    """Output folders of the most recent batches, newest first."""
+    from imgen_desktop.core.paths import data_root
+
+    folder = data_root() / BATCHES_DIR
     try:
-        data = json.loads(_index_path().read_text(encoding="utf-8"))
-        return [str(f) for f in data if isinstance(f, str)]
-    except (OSError, ValueError):
+        files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[:INDEX_SIZE]
+    except OSError:
         return []
+    out = []
+    for path in files:
+        m = _read(path)
+        if m is not None:
+            out.append(m.out_dir)
+    return out
 
 
 def find_unfinished(paths: Iterable[str | Path]) -> BatchManifest | None:

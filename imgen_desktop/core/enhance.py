@@ -815,7 +815,7 @@ def enhance_files(
     sub-folders of a folder keep their layout; two inputs with the same name get ``-2``, ``-3``).
     An input is never overwritten. An existing output file is replaced only with
     ``options.overwrite``: one output file raises ImgenError, a batch skips outputs that already
-    exist and open. A batch keeps a manifest in the output folder (:mod:`core.batch`), updated
+    exist and open. A batch keeps a manifest in the data root (:mod:`core.batch`), updated
     atomically after every file: run the same batch again (after a cancel, a crash, a power cut)
     and it continues — ``on_resumed(BatchCounts)`` reports what was done / left / failed, and
     files it finished are never redone, even with ``overwrite``. A file that fails gets an error
@@ -858,9 +858,8 @@ def enhance_files(
             manifest = batches.new_manifest(out_dir, str(_resolved(Path(model.path))), inputs, identity, pairs)
         try:
             manifest.save()
-            batches.remember_batch(out_dir)
         except OSError as exc:
-            raise ImgenError(f"cannot write into the output folder {out_dir}: {exc.strerror or exc}") from None
+            raise ImgenError(f"cannot record the batch in the data folder: {exc.strerror or exc}") from None
     n = len(pairs)
     for i, (path, target) in enumerate(pairs):
         if token is not None and token.checkpoint():

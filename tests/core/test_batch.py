@@ -60,6 +60,7 @@ def test_folder_keeps_layout_template_and_manifest(tmp_path, imgen_home):
     outs = sorted(str(Path(r.output).relative_to(tmp_path / "out")) for r in results)
     assert outs == ["a/b/z_m.png", "a/y_m.png", "x_m.png"]
     assert load_image(tmp_path / "out/a/b/z_m.png").pixels.shape == (16, 20, 3)
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".")]  # only photos there
     m = batch.load_manifest(tmp_path / "out")
     assert m is not None and m.counts(check_outputs=True).text() == "3 done, 0 left, 0 failed"
     assert not m.unfinished()
@@ -115,7 +116,7 @@ def test_a_missing_or_torn_output_is_redone_and_other_settings_start_a_new_batch
     results = enhance.enhance_files([tmp_path / "in"], tmp_path / "out", str(model), enhance.EnhanceOptions(tile=0))
     assert [r.status for r in results] == ["done", "done"]
     enhance.enhance_files([tmp_path / "in"], tmp_path / "out", str(model), enhance.EnhanceOptions(tile=0, quality=50))
-    data = json.loads((tmp_path / "out" / batch.MANIFEST_NAME).read_text())
+    data = json.loads(batch.manifest_path(tmp_path / "out").read_text())
     assert data["options"]["quality"] == 50  # another batch: a fresh manifest
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Signal
+from PySide6.QtGui import QImage
 
 MAX_UNDO = 12
 
@@ -116,6 +117,19 @@ class BlendPainter(QObject):
 
     def is_empty(self) -> bool:
         return self._mask is None or not self._mask.any()
+
+    def overlay(self, rgb: tuple[int, int, int], strength: float = 0.35) -> QImage | None:
+        """A translucent tint of where the original shows, to draw over the result while painting."""
+        if self._mask is None or not self._mask.any():
+            return None
+        h, w = self._mask.shape
+        a = (self._mask.astype(np.float32) * strength).astype(np.uint8)
+        argb = np.empty((h, w, 4), np.uint8)  # premultiplied BGRA in memory (little-endian ARGB32)
+        for k, v in enumerate(reversed(rgb)):
+            argb[:, :, k] = (a.astype(np.uint16) * v // 255).astype(np.uint8)
+        argb[:, :, 3] = a
+        img = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+        return img.copy()
 
     def size(self) -> QSize:
         return QSize(self._mask.shape[1], self._mask.shape[0]) if self._mask is not None else QSize()

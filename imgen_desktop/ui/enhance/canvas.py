@@ -391,6 +391,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         return True
 
     def _on_result_ready(self) -> None:
+        self.close_compare()  # Apply from the comparison page: show its result
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # Space / digits act on the view at once
         b = self.state.banner
         self._status(b.text if b is not None else "Done.")

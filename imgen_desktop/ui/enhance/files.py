@@ -83,8 +83,14 @@ class FilesMixin:
 
             self.state.set_photo(None, None)
             self.state.set_batch(found, inputs=[str(p) for p in paths])
-            self.state.set_resume(find_unfinished(found))
+            manifest = find_unfinished(found)
+            self.state.set_resume(manifest)
             self.batch.select(0)
+            if manifest is not None:  # what that batch finished shows as done
+                rows = {str(Path(item.path).resolve()): i for i, item in enumerate(self.state.batch)}
+                for e in manifest.files:
+                    if e.status in ("done", "skipped") and Path(e.output).is_file() and e.input in rows:
+                        self.state.update_item(rows[e.input], status="skipped", output=e.output)
 
     def load_file(self, path: str) -> None:
         """Open one photo in the background; it replaces the current one when decoded

@@ -143,7 +143,11 @@ class ModelComparePage(QWidget):
             pane.view.sigZoomChanged.connect(lambda _z, p=pane: self._on_view_changed(p))
         for i, pane in enumerate(self.panes[1:]):
             pane.keep_button.clicked.connect(lambda _=False, k=i: self.sigKeep.emit(k))
-        self.panes[0].keep_button.hide()
+        keep = self.panes[0].keep_button  # the original has nothing to keep; its row keeps the height
+        policy = keep.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        keep.setSizePolicy(policy)
+        keep.hide()
         body.addLayout(self.grid, 1)
         lay.addLayout(body, 1)
         self._syncing = False

@@ -4,13 +4,14 @@ the inpaint mask (only while there is no result, or while Before is shown)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from imgen_desktop.ui.compare_view import CompareView
 from imgen_desktop.ui.enhance.state import EnhanceState
 from imgen_desktop.ui.enhance.widgets import ElidedLabel
 from imgen_desktop.ui.mask_painter import MaskPainter
-from imgen_desktop.ui.theme import theme_notifier
+from imgen_desktop.ui.theme import colors, theme_notifier
 
 
 def describe_photo(photo, prefix: str = "") -> str:
@@ -88,6 +89,8 @@ class PhotoView(QWidget):
         self.view.sigPaintMoved.connect(lambda x, y: self._painter().stroke_to(x, y))
         self.view.sigPaintReleased.connect(lambda: self._painter().end_stroke())
         self.mask.sigChanged.connect(self.refresh_mask)
+        if blend is not None:
+            blend.sigChanged.connect(self.refresh_mask)
         state.sigPhotoChanged.connect(self._on_photo_changed)
         state.sigResultChanged.connect(self._on_result_changed)
         state.sigBusyChanged.connect(self.refresh_mask)
@@ -185,7 +188,8 @@ class PhotoView(QWidget):
 
     def refresh_mask(self) -> None:
         if self.blending:
-            self.view.set_overlay(None)
+            accent = QColor(colors().accent)
+            self.view.set_overlay(self.blend.overlay((accent.red(), accent.green(), accent.blue())))
             self.view.set_paint_mode(True)
             self.update_brush_cursor()
             return
@@ -193,6 +197,7 @@ class PhotoView(QWidget):
         self.view.set_overlay(self.mask.overlay() if editable and not self.mask.is_empty() else None)
         self.view.set_paint_mode(editable)
         self.update_brush_cursor()
+        # (while blending, the tint above shows where the original comes through)
 
     def update_brush_cursor(self) -> None:
         size, photo = self.view.display_size(), self.state.photo
