@@ -29,7 +29,8 @@ def test_compare_two_models_sync_and_keep(main_window, qtbot, tmp_path, imgen_ho
     labels = [page.pane_label(i) for i in range(2)]
     for label, name in zip(labels, (a, b)):
         assert label.startswith(name) and "80 × 60" in label and label.endswith(" s"), label
-    assert child(c, "comparePaneLabel0").full_text() == "Original · 40 × 30"
+    assert child(c, "comparePaneLabel0").full_text() == "Original"
+    assert child(c, "comparePaneDetail0").full_text() == "40 × 30"
     # zoom one pane: the others follow (the 40x30 original lines up with the 80x60 results)
     pane1, pane2, original = (child(c, f"comparePane{i}") for i in (1, 2, 0))
     pane1.zoom_to(3.0)

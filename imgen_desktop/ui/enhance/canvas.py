@@ -142,6 +142,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         scroll.setFixedWidth(SIDEBAR_WIDTH)
         scroll.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         root.addWidget(scroll)
+        self.sidebar_scroll = scroll
         # widgets tests and the main window reach by name
         self.model_combo, self.apply_button = self.model_section.combo, self.run_section.apply_button
         self.cancel_button, self.save_button = self.run_section.cancel_button, self.save_section.save_button
@@ -166,6 +167,8 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         self.run_section.pause_button.clicked.connect(self.toggle_pause)
         self.resume_strip.continue_button.clicked.connect(self.continue_batch)
         self.blend_section.sigPaintingChanged.connect(self.photo_view.set_blending)
+        self.blend_section.sigPaintingChanged.connect(
+            lambda on: on and QTimer.singleShot(0, lambda: self.sidebar_scroll.ensureWidgetVisible(self.blend_section, 0, 0)))
         self.model_section.compare_button.clicked.connect(self.open_compare)
         self.compare_page.sigRun.connect(self.compare_models)
         self.compare_page.sigBack.connect(self.close_compare)

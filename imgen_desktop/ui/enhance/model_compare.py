@@ -66,18 +66,23 @@ class CompareWorker(QThread):
 
 
 class _Pane(QWidget):
+    """One pane: the model's name, then its size and time with "Keep this one", then the view."""
+
     def __init__(self, index: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        row = QHBoxLayout()
         self.label = ElidedLabel("", self)
         self.label.setObjectName(f"comparePaneLabel{index}")
         font = self.label.font()
         font.setBold(True)
         self.label.setFont(font)
-        row.addWidget(self.label, 1)
+        lay.addWidget(self.label)
+        row = QHBoxLayout()
+        self.detail = ElidedLabel("", self)
+        self.detail.setObjectName(f"comparePaneDetail{index}")
+        row.addWidget(self.detail, 1)
         self.keep_button = QPushButton("Keep this one", self)
         self.keep_button.setObjectName(f"keepButton{index}")
         self.keep_button.setToolTip("Use this result (Save writes it; you can blend it with the original)")
@@ -88,6 +93,10 @@ class _Pane(QWidget):
         self.view.setMinimumSize(160, 120)
         lay.addWidget(self.view, 1)
         self.photo = None
+
+    def set_text(self, name: str, detail: str) -> None:
+        self.label.setText(name)
+        self.detail.setText(detail)
 
 
 class ModelComparePage(QWidget):
@@ -131,7 +140,7 @@ class ModelComparePage(QWidget):
         side.addWidget(hint_label(f"Tick 2 to {MAX_MODELS} models; they run one after another on this photo.", self))
         self.model_list = QListWidget(self)
         self.model_list.setObjectName("compareModelList")
-        self.model_list.setMaximumWidth(230)
+        self.model_list.setMaximumWidth(190)
         self.model_list.setWordWrap(True)
         side.addWidget(self.model_list, 1)
         body.addLayout(side)
@@ -219,10 +228,10 @@ class ModelComparePage(QWidget):
         if self.panes[0].view.before_image() is not state.photo_image:
             self.choices = []
             self._layout_panes(0)
-            self.panes[0].label.setText(f"Original · {state.photo.width} × {state.photo.height}")
+            self.panes[0].set_text("Original", f"{state.photo.width} × {state.photo.height}")
             self.panes[0].view.set_images(state.photo_image, None)
             self.panes[0].view.set_mode("before")
-            self.panes[1].label.setText("Tick models on the left, then Compare")
+            self.panes[1].set_text("No result yet", "Tick models on the left, then Compare")
             self.panes[1].keep_button.setEnabled(False)
             self.panes[1].view.set_images(None, None)
             self.panes[1].view.set_placeholder("The results appear here, one after another.")
@@ -235,13 +244,13 @@ class ModelComparePage(QWidget):
         self.choices = list(choices)
         self._layout_panes(len(choices))
         first = self.panes[0]
-        first.label.setText(f"Original · {s.photo.width} × {s.photo.height}" if s.photo is not None else "Original")
+        first.set_text("Original", f"{s.photo.width} × {s.photo.height}" if s.photo is not None else "")
         first.view.set_images(s.photo_image, None)
         first.view.set_mode("before")
         for i, c in enumerate(choices):
             pane = self.panes[i + 1]
             pane.photo = None
-            pane.label.setText(f"{c.label} · waiting")
+            pane.set_text(c.label, "waiting")
             pane.view.set_images(None, None)
             pane.view.set_placeholder("Waiting…")
             pane.keep_button.setEnabled(False)
@@ -257,7 +266,7 @@ class ModelComparePage(QWidget):
 
     def set_started(self, i: int, n: int, label: str) -> None:
         self.progress.setText(f"Model {i + 1} of {n}: {label}…")
-        self.panes[i + 1].label.setText(f"{label} · running…")
+        self.panes[i + 1].set_text(label, "running…")
         self.panes[i + 1].view.set_placeholder("Running…")
 
     def set_tiles(self, i: int, done: int, total: int) -> None:
@@ -267,7 +276,7 @@ class ModelComparePage(QWidget):
     def set_result(self, i: int, photo, image, seconds: float) -> None:
         pane, c = self.panes[i + 1], self.choices[i]
         pane.photo = photo
-        pane.label.setText(f"{c.label} · {photo.width} × {photo.height} · {fmt_seconds(seconds)}")
+        pane.set_text(c.label, f"{photo.width} × {photo.height} · {fmt_seconds(seconds)}")
         pane.label.setToolTip(f"{c.label}\n{photo.width} × {photo.height} px, enhanced in {seconds:.2f} s on this computer")
         pane.view.set_placeholder("")
         pane.view.set_images(image, None)
@@ -277,7 +286,7 @@ class ModelComparePage(QWidget):
 
     def set_failed(self, i: int, message: str) -> None:
         pane = self.panes[i + 1]
-        pane.label.setText(f"{self.choices[i].label} · failed")
+        pane.set_text(self.choices[i].label, "failed")
         pane.view.set_placeholder(message)
 
     def finish(self, text: str) -> None:
@@ -288,7 +297,8 @@ class ModelComparePage(QWidget):
         return self.panes[i + 1].photo
 
     def pane_label(self, i: int) -> str:
-        return self.panes[i + 1].label.full_text()
+        pane = self.panes[i + 1]
+        return f"{pane.label.full_text()} · {pane.detail.full_text()}"
 
     def _on_view_changed(self, source: _Pane) -> None:
         if self._syncing or not source.view.has_image():
