@@ -85,12 +85,12 @@ class FilesMixin:
             self.state.set_batch(found, inputs=[str(p) for p in paths])
             manifest = find_unfinished(found)
             self.state.set_resume(manifest)
-            self.batch.select(0)
-            if manifest is not None:  # what that batch finished shows as done
+            if manifest is not None:  # what that batch finished shows as done (and can be reviewed)
                 rows = {str(Path(item.path).resolve()): i for i, item in enumerate(self.state.batch)}
                 for e in manifest.files:
                     if e.status in ("done", "skipped") and Path(e.output).is_file() and e.input in rows:
                         self.state.update_item(rows[e.input], status="skipped", output=e.output)
+            self.batch.select(0)
 
     def load_file(self, path: str) -> None:
         """Open one photo in the background; it replaces the current one when decoded

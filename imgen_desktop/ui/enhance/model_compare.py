@@ -19,7 +19,7 @@ from imgen_desktop.core.enhance import EnhanceOptions, ModelChoice
 from imgen_desktop.ui.compare_view import CompareView
 from imgen_desktop.ui.enhance.jobs import _open_model, friendly_error
 from imgen_desktop.ui.enhance.state import EnhanceState, fmt_seconds
-from imgen_desktop.ui.enhance.widgets import ElidedLabel, hint_label
+from imgen_desktop.ui.enhance.widgets import ElidedLabel
 from imgen_desktop.ui.qimages import photo_to_qimage
 from imgen_desktop.ui.workers import is_cancel
 
@@ -137,11 +137,14 @@ class ModelComparePage(QWidget):
         lay.addLayout(top)
         body = QHBoxLayout()
         side = QVBoxLayout()
-        side.addWidget(hint_label(f"Tick 2 to {MAX_MODELS} models; they run one after another on this photo.", self))
+        hint = QLabel(f"Tick 2 to {MAX_MODELS} models:", self)
+        hint.setObjectName("compareHint")
+        side.addWidget(hint)
         self.model_list = QListWidget(self)
         self.model_list.setObjectName("compareModelList")
         self.model_list.setMaximumWidth(190)
         self.model_list.setWordWrap(True)
+        self.model_list.setToolTip("They run one after another on this photo (built-in, trained and imported models)")
         side.addWidget(self.model_list, 1)
         body.addLayout(side)
         self.grid = QGridLayout()
