@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 from imgen_desktop.core.batch import DEFAULT_TEMPLATE, TEMPLATE_FIELDS, validate_template
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.enhance.widgets import hint_label, section_title
-from imgen_desktop.ui.settings import app_settings
+from imgen_desktop.ui.settings import app_settings, read_bool, read_str
 from imgen_desktop.ui.theme import colors, theme_notifier
 
 FORMATS = (("Same as the photo", ""), ("PNG", "png"), ("JPEG", "jpeg"), ("WebP", "webp"), ("TIFF", "tiff"))
@@ -25,17 +25,16 @@ class AutoSaveSection(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("autoSaveBox")
-        st = app_settings()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 6, 0, 0)
         lay.addWidget(section_title("Output files", self))
         self.check = QCheckBox("Auto-save each result", self)
         self.check.setObjectName("autoSaveCheck")
         self.check.setToolTip("After every Apply, write the result into the folder below (Save… still works)")
-        self.check.setChecked(str(st.value("enhance/autosave", "false")).lower() == "true")
+        self.check.setChecked(read_bool("enhance/autosave", False))
         lay.addWidget(self.check)
         row = QHBoxLayout()
-        self.folder_edit = QLineEdit(str(st.value("enhance/autosave_dir", "") or ""), self)
+        self.folder_edit = QLineEdit(read_str("enhance/autosave_dir", ""), self)
         self.folder_edit.setObjectName("autoSaveFolderEdit")
         self.folder_edit.setPlaceholderText("Folder for the results")
         self.browse_button = QToolButton(self)
@@ -47,7 +46,7 @@ class AutoSaveSection(QWidget):
         lay.addLayout(row)
         form = QHBoxLayout()
         form.addWidget(QLabel("Name", self))
-        self.template_edit = QLineEdit(str(st.value("enhance/name_template", DEFAULT_TEMPLATE) or DEFAULT_TEMPLATE), self)
+        self.template_edit = QLineEdit(read_str("enhance/name_template", DEFAULT_TEMPLATE) or DEFAULT_TEMPLATE, self)
         self.template_edit.setObjectName("nameTemplateEdit")
         self.template_edit.setToolTip("File names of results and batches; fields: "
                                       + " ".join("{" + f + "}" for f in TEMPLATE_FIELDS))
@@ -59,7 +58,7 @@ class AutoSaveSection(QWidget):
         self.format_combo.setObjectName("formatCombo")
         for text, value in FORMATS:
             self.format_combo.addItem(text, value)
-        i = self.format_combo.findData(str(st.value("enhance/format", "") or ""))
+        i = self.format_combo.findData(read_str("enhance/format", ""))
         self.format_combo.setCurrentIndex(max(0, i))
         fmt_row.addWidget(self.format_combo, 1)
         lay.addLayout(fmt_row)
@@ -72,8 +71,8 @@ class AutoSaveSection(QWidget):
         self.browse_button.clicked.connect(self._on_browse)
         self.template_edit.textChanged.connect(self._on_template_changed)
         self.format_combo.currentIndexChanged.connect(self._on_format_changed)
-        theme_notifier().sigThemeChanged.connect(lambda _t: self._on_template_changed(self.template_edit.text()))
-        self._on_template_changed(self.template_edit.text())
+        theme_notifier().sigThemeChanged.connect(self._on_theme_changed)  # a bound slot: disconnected when the widget goes
+        self._on_template_changed(self.template_edit.text(), save=False)
         self._refresh()
 
     # --- values --------------------------------------------------------------------------------
@@ -126,14 +125,20 @@ class AutoSaveSection(QWidget):
                 self.folder_edit.setText(folder)
             self._on_folder_changed()
 
-    def _on_template_changed(self, text: str) -> None:
+    def _on_template_changed(self, text: str, save: bool = True) -> None:
         error = self.template_error()
         self.error_label.setText(error)
         self.error_label.setVisible(bool(error))
-        self.error_label.setStyleSheet(f"color: {colors().bad};" if error else "")
-        if not error:
+        self._restyle_error()
+        if not error and save:
             app_settings().setValue("enhance/name_template", text.strip())
         self.sigChanged.emit()
+
+    def _on_theme_changed(self, _theme: str = "") -> None:
+        self._restyle_error()  # (only the colour: a section of a closed window must not write settings)
+
+    def _restyle_error(self) -> None:
+        self.error_label.setStyleSheet(f"color: {colors().bad};" if self.error_label.text() else "")
 
     def _on_format_changed(self) -> None:
         app_settings().setValue("enhance/format", self.fmt() or "")

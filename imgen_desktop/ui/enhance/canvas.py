@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from imgen_desktop.core.enhance import EnhanceOptions, ModelChoice
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.enhance import files
+from imgen_desktop.ui.enhance.actions import ActionsMixin
 from imgen_desktop.ui.enhance.autosave_section import AutoSaveSection
 from imgen_desktop.ui.enhance.banner import BannerView
 from imgen_desktop.ui.enhance.blend_controller import BlendController
@@ -47,14 +48,7 @@ from imgen_desktop.ui.workers import WorkerPool, keep_alive
 SIDEBAR_WIDTH = 300
 
 
-def _resolved(path: str) -> str:
-    try:
-        return str(Path(path).expanduser().resolve())
-    except OSError:
-        return str(path)
-
-
-class EnhanceCanvas(files.FilesMixin, QWidget):
+class EnhanceCanvas(files.FilesMixin, ActionsMixin, QWidget):
     sigPhotoLoaded = Signal(str)  # source name
     sigPhotoOpened = Signal(str)  # file path (for recent files)
     sigResultReady = Signal()
@@ -363,36 +357,6 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         self.runner.start_batch(out_dir, s.model, options)
         return True
 
-    def toggle_pause(self) -> None:
-        """Pause the running batch (it stops after the current tile), or resume it."""
-        if self.state.paused:
-            self.runner.resume()
-        else:
-            self.runner.pause()
-
-    def is_paused(self) -> bool:
-        return self.state.paused
-
-    def continue_batch(self) -> bool:
-        """Finish the unfinished batch offered for these photos: its folder, model and settings."""
-        s = self.state
-        m = s.resume
-        if m is None or self.is_busy():
-            return False
-        choice = next((c for c in s.models if c.path and _resolved(c.path) == m.model), None)
-        if choice is None:
-            s.error(f"The model of that batch ({Path(m.model).stem}) is no longer available; "
-                    "choose a model and Apply to start the batch again.", "batch")
-            return False
-        s.set_model(choice)
-        o = m.options
-        options = EnhanceOptions(tile=o.get("tile"), passes=o.get("passes"), noise_level=o.get("noise_level"),
-                                 variation_seed=o.get("variation_seed"), device=self.options.device(),
-                                 quality=int(o.get("quality", 95)), format=o.get("format"),
-                                 name_template=o.get("name_template"))
-        self.runner.start_batch(m.out_dir, choice, options, inputs=list(m.inputs))
-        return True
-
     def _on_result_ready(self) -> None:
         self.close_compare()  # Apply from the comparison page: show its result
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # Space / digits act on the view at once
@@ -408,34 +372,6 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         if 0 <= row < len(self.state.batch) and self.state.batch[row].reviewable:
             self._on_batch_item_chosen(row)
         self.sigBatchFinished.emit(ok, failed)
-
-    # --- compare models ---------------------------------------------------------------------------
-    def open_compare(self) -> bool:
-        """The side-by-side page for the current photo (Back returns to it)."""
-        s = self.state
-        if s.photo is None or s.batch or self.is_busy():
-            s.error("Open one photo first: models are compared on a single photo.", "apply")
-            return False
-        page = self.compare_page
-        if len(page.checked()) < 2 and s.model is not None:  # start from the chosen model
-            page.set_checked([s.model.spec])
-        page.first_shown(s)
-        self.stack.setCurrentWidget(page)
-        return True
-
-    def close_compare(self) -> None:
-        if not self.comparer.is_busy():
-            self.stack.setCurrentIndex(1 if self.state.has_content() else 0)
-
-    def compare_models(self, choices: list) -> bool:
-        options = self._options()
-        if options is None:
-            return False
-        return self.comparer.start(list(choices), options)
-
-    def blend_mask(self):
-        """The painted blend mask (HxW uint8, 255 = the original shows), or None."""
-        return self.blend.mask_array()
 
     # --- view updates -------------------------------------------------------------------------
     def _on_content_changed(self) -> None:
