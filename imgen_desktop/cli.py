@@ -310,9 +310,11 @@ def _cmd_enhance(args) -> int:
             print(f"imgen: note: {note}", file=sys.stderr)
 
     def on_resumed(counts) -> None:
+        if args.quiet:
+            return
         if counts.left or counts.failed:
             print(f"Continuing the unfinished batch in {args.output}: {counts.text()}.", file=sys.stderr)
-        elif not args.quiet:
+        else:
             print(f"This batch is already complete in {args.output}: {counts.text()}.", file=sys.stderr)
 
     def on_file_started(index: int, total: int, path, _target) -> None:
@@ -347,7 +349,7 @@ def _cmd_enhance(args) -> int:
     if not results:
         print("imgen: error: no images to enhance", file=sys.stderr)
         return 1
-    if len(results) > 1:
+    if len(results) > 1 and not args.quiet:
         skipped = sum(r.status == SKIPPED for r in results)
         print(f"Batch finished: {len(results) - failed} done ({skipped} already done before), 0 left, {failed} failed.",
               file=sys.stderr)

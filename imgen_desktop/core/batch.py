@@ -162,10 +162,16 @@ class BatchManifest:
             e.output = str(output)
         self.save()
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write it (atomically); False when the data root cannot take it (a full or read-only
+        disk): the batch goes on, it only cannot be resumed from where it stopped."""
         self.updated = time.time()
         data = asdict(self)
-        write_text_atomic(manifest_path(self.out_dir), json.dumps(data, indent=1))
+        try:
+            write_text_atomic(manifest_path(self.out_dir), json.dumps(data, indent=1))
+        except OSError:
+            return False
+        return True
 
 
 def _norm_inputs(inputs: Iterable[str | Path]) -> list[str]:

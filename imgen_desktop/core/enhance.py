@@ -856,10 +856,8 @@ def enhance_files(
                 on_resumed(manifest.counts(check_outputs=True))
         else:
             manifest = batches.new_manifest(out_dir, str(_resolved(Path(model.path))), inputs, identity, pairs)
-        try:
-            manifest.save()
-        except OSError as exc:
-            raise ImgenError(f"cannot record the batch in the data folder: {exc.strerror or exc}") from None
+        if not manifest.save():
+            manifest = None  # enhancing needs no space in the data root; only resuming does
     n = len(pairs)
     for i, (path, target) in enumerate(pairs):
         if token is not None and token.checkpoint():

@@ -209,8 +209,8 @@ def test_sigkill_mid_batch_then_rerun_finishes_without_redoing(tmp_path, x2):
         _photo(tmp_path / "in" / f"p{k:02d}.png", h=64, w=64, seed=k)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "imgen_desktop.cli", "enhance", str(tmp_path / "in"), "-o", str(out),
-           "--model", "tiny-x2", "--tile", "32", "--passes", "2", "--device", "cpu", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, OMP_NUM_THREADS="1"))
+           "--model", "tiny-x2", "--tile", "32", "--passes", "2", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, OMP_NUM_THREADS="1"))
     deadline = time.monotonic() + 240
     while not list(out.glob("p*_x2.png")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
