@@ -94,6 +94,8 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("--overwrite", action="store_true", help="replace output files that exist (never an input)")
     e.add_argument("--passes", type=int, default=None, choices=[1, 2, 4],
                    help="also run the photo mirrored and average (1 = fastest; default 4 for denoise, else 1)")
+    e.add_argument("--name-template", default=None, metavar="TEMPLATE",
+                   help="output names in a folder, e.g. {name}_{model}{ext} (fields: {name} {model} {task} {scale} {date} {ext})")
     e.add_argument("--quiet", action="store_true")
 
     m = sub.add_parser("models", help="list, import, export or remove models")
@@ -297,6 +299,7 @@ def _cmd_enhance(args) -> int:
         tile=args.tile, passes=args.passes, noise_level=args.noise_level, variation_seed=args.variation_seed,
         mask=args.mask, device=args.device, format=args.format, quality=args.quality, overwrite=args.overwrite,
         precision=args.precision,
+        name_template=args.name_template,
     )
     if args.precision == "bf16" and not args.quiet:
         from imgen_desktop.core.devices import resolve_device
@@ -305,6 +308,14 @@ def _cmd_enhance(args) -> int:
         note = resolve_precision("bf16", resolve_device(args.device)).note
         if note:
             print(f"imgen: note: {note}", file=sys.stderr)
+
+    def on_resumed(counts) -> None:
+        if args.quiet:
+            return
+        if counts.left or counts.failed:
+            print(f"Continuing the unfinished batch in {args.output}: {counts.text()}.", file=sys.stderr)
+        else:
+            print(f"This batch is already complete in {args.output}: {counts.text()}.", file=sys.stderr)
 
     def on_file_started(index: int, total: int, path, _target) -> None:
         state["name"] = f"[{index + 1}/{total}] {path.name}" if total > 1 else path.name
@@ -322,7 +333,7 @@ def _cmd_enhance(args) -> int:
 
     try:
         results = enhance_files(args.inputs, args.output, args.model, options, on_file_started=on_file_started,
-                                on_file_progress=on_file_progress, token=token)
+                                on_file_progress=on_file_progress, token=token, on_resumed=on_resumed)
     finally:
         if bar is not None:
             bar.close()
@@ -338,6 +349,10 @@ def _cmd_enhance(args) -> int:
     if not results:
         print("imgen: error: no images to enhance", file=sys.stderr)
         return 1
+    if len(results) > 1 and not args.quiet:
+        skipped = sum(r.status == SKIPPED for r in results)
+        print(f"Batch finished: {len(results) - failed} done ({skipped} already done before), 0 left, {failed} failed.",
+              file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import math
 import threading
 from dataclasses import dataclass
@@ -566,6 +567,13 @@ class EnhanceOptions:
     quality: int = 95
     overwrite: bool = False
     precision: str = "auto"  # auto | fp32 | bf16 (core/precision.py)
+    name_template: str | None = None  # e.g. "{name}_{model}{ext}" (core.batch); None: photo_x2.png
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two batches the same batch (a resumed one must use the same settings)."""
+        return {"tile": self.tile, "passes": self.passes, "noise_level": self.noise_level,
+                "variation_seed": self.variation_seed, "format": self.format, "quality": int(self.quality),
+                "name_template": self.name_template}
 
     def run_kwargs(self, model: "ImageModel") -> dict[str, Any]:
         """The keyword arguments of :func:`enhance_photo` that apply to ``model``."""
@@ -625,15 +633,27 @@ class FileResult:
         return not self.error
 
 
-def output_name(src: Path, task: str, scale: int, fmt: str | None = None) -> str:
-    """``photo.jpg`` -> ``photo_x2.jpg`` / ``photo_denoised.jpg`` / ``photo_inpainted.jpg``."""
+def output_name(src: Path, task: str, scale: int, fmt: str | None = None, template: str | None = None,
+                model: str = "") -> str:
+    """``photo.jpg`` -> ``photo_x2.jpg`` / ``photo_denoised.jpg`` / ``photo_inpainted.jpg``; with a
+    ``template`` (:func:`core.batch.render_name`) e.g. ``photo_upscale-x2.jpg``."""
     tag = output_tag(task, scale)
     ext = src.suffix.lower()
     if fmt:
         ext = "." + fmt.lower().replace("jpeg", "jpg").replace("tiff", "tif")
     elif ext not in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
         ext = ".png"
+    if template:
+        from imgen_desktop.core.batch import render_name
+
+        return render_name(template, src, task_tag=tag, model=model or task, scale=scale, ext=ext)
     return f"{src.stem}_{tag}{ext}"
+
+
+def model_key(model: "ImageModel") -> str:
+    """The name a model goes by in output names and batch manifests: ``upscale-x2`` for a
+    built-in, the store name, or the file's stem (the same from the CLI and the app)."""
+    return Path(model.path).stem if model.path else str(model.spec).removeprefix(BUILTIN_PREFIX)
 
 
 def _is_own_output(path: Path, siblings: set[Path], tag: str) -> bool:
@@ -650,6 +670,12 @@ def _is_own_output(path: Path, siblings: set[Path], tag: str) -> bool:
 
 
 def expand_inputs(inputs: Sequence[str | Path], tag: str | None = None) -> tuple[list[Path], list[FileResult]]:
+    found, missing = _expand(inputs, tag)
+    return [f for f, _rel in found], missing
+
+
+def _expand(inputs: Sequence[str | Path], tag: str | None = None, skip: Path | None = None,
+            ) -> tuple[list[tuple[Path, Path]], list[FileResult]]:
     """Files and folders -> (image files, results for inputs that do not exist).
 
     With ``tag`` (the output tag of the model: "x2", "denoised"), files found in a folder that
@@ -658,8 +684,9 @@ def expand_inputs(inputs: Sequence[str | Path], tag: str | None = None) -> tuple
     """
     from imgen_desktop.core.imageio import file_problem, find_images
 
-    files: list[Path] = []
+    files: list[tuple[Path, Path]] = []  # (file, its sub-folder relative to the folder given)
     missing: list[FileResult] = []
+    skip_r = _resolved(skip) if skip is not None else None
     for item in inputs:
         p = Path(item).expanduser()
         if p.is_dir():
@@ -667,14 +694,23 @@ def expand_inputs(inputs: Sequence[str | Path], tag: str | None = None) -> tuple
             if tag:
                 names = set(found)
                 found = [f for f in found if not _is_own_output(f, names, tag)]
+            if skip_r is not None and skip_r != _resolved(p):  # an output folder inside the input folder
+                found = [f for f in found if skip_r not in _resolved(f).parents]
             if not found:
                 missing.append(FileResult(str(p), error=f"no images found in folder {p}"))
-            files.extend(found)
+            files.extend((f, f.parent.relative_to(p)) for f in found)
         elif p.is_file():
-            files.append(p)
+            files.append((p, Path()))
         else:
             missing.append(FileResult(str(p), error=file_problem(p) or f"{p.name}: cannot be read"))
     return files, missing
+
+
+def _resolved(p: Path) -> Path:
+    try:
+        return Path(p).expanduser().resolve()
+    except OSError:
+        return Path(p).expanduser().absolute()
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -699,6 +735,7 @@ def is_complete_image(path: Path) -> bool:
 
 def plan_outputs(
     inputs: Sequence[str | Path], output: str | Path, task: str, scale: int, options: EnhanceOptions,
+    model: str = "",
 ) -> tuple[list[tuple[Path, Path]], list[FileResult], bool]:
     """(input, target) pairs, results for missing inputs, and whether ``output`` is one file.
 
@@ -709,7 +746,12 @@ def plan_outputs(
     from imgen_desktop.core.imageio import save_format
 
     tag = output_tag(task, scale)
-    files, missing = expand_inputs(inputs, tag)
+    if options.name_template:
+        from imgen_desktop.core.batch import validate_template
+
+        validate_template(options.name_template)
+    found, missing = _expand(inputs, tag, skip=Path(output))
+    files = [f for f, _rel in found]
     as_folder = str(output).endswith(("/", "\\"))  # "out/": a folder, even if it does not exist yet
     output = Path(output).expanduser()
     given = [Path(i).expanduser() for i in inputs]
@@ -721,11 +763,11 @@ def plan_outputs(
         raise ImgenError(f"{output.name} looks like a file name, but several photos need an output folder")
     pairs: list[tuple[Path, Path]] = []
     used: set[Path] = set()
-    for path in files:
+    for path, rel in found:
         if single:
             target = output
-        else:
-            target = output / output_name(path, task, scale, options.format)
+        else:  # sub-folders of a folder given keep their layout: in/a/x.jpg -> out/a/x_x2.jpg
+            target = output / rel / output_name(path, task, scale, options.format, options.name_template, model)
             stem, k = target.stem, 2
             while target in used:
                 target = target.with_name(f"{stem}-{k}{target.suffix}")
@@ -744,6 +786,19 @@ def plan_outputs(
     return pairs, missing, single
 
 
+def _reconcile(manifest, overwrite: bool) -> None:
+    """A batch killed hard: drop its temporary files, and count an output written just before
+    the kill (the manifest had no time to say so) as done."""
+    from imgen_desktop.core.batch import DONE as M_DONE, SKIPPED as M_SKIPPED
+
+    for e in manifest.files:
+        target = Path(e.output)
+        for tmp in target.parent.glob(glob.escape(f".{target.name}.") + "*"):
+            tmp.unlink(missing_ok=True)
+        if e.status not in (M_DONE, M_SKIPPED) and not overwrite and is_complete_image(target):
+            e.status, e.error = M_DONE, ""
+
+
 def enhance_files(
     inputs: Sequence[str | Path], output: str | Path, model: "str | ImageModel", options: EnhanceOptions | None = None,
     on_file_started: Callable[[int, int, Path, Path], None] | None = None,
@@ -751,27 +806,35 @@ def enhance_files(
     on_file_done: Callable[[int, FileResult], None] | None = None,
     on_file_failed: Callable[[int, FileResult], None] | None = None,
     token=None,
+    on_resumed: "Callable[[Any], None] | None" = None,
 ) -> list[FileResult]:
     """Enhance files and folders: the one path of the CLI and the canvas's batches.
 
     One input file: ``output`` is the output file (or an existing folder to write into);
-    otherwise ``output`` is a folder (outputs ``photo_x2.png``…; two inputs with the same name
-    get ``-2``, ``-3``). An input is never overwritten. An existing output file is replaced only
-    with ``options.overwrite``: one output file raises ImgenError, a batch skips outputs that
-    already exist and open (so a stopped batch resumes). A file that fails gets an error in its
-    result and the others continue. Callbacks: ``on_file_started(i, n, src, target)``,
-    ``on_file_progress(i, tiles_done, tiles)``, ``on_file_done(i, result)`` (done or skipped),
-    ``on_file_failed(i, result)``. Cancelling raises ``Cancelled`` (no partial file; files
-    already written stay and were reported through ``on_file_done``).
+    otherwise ``output`` is a folder (outputs ``photo_x2.png``… or ``options.name_template``;
+    sub-folders of a folder keep their layout; two inputs with the same name get ``-2``, ``-3``).
+    An input is never overwritten. An existing output file is replaced only with
+    ``options.overwrite``: one output file raises ImgenError, a batch skips outputs that already
+    exist and open. A batch keeps a manifest in the data root (:mod:`core.batch`), updated
+    atomically after every file: run the same batch again (after a cancel, a crash, a power cut)
+    and it continues — ``on_resumed(BatchCounts)`` reports what was done / left / failed, and
+    files it finished are never redone, even with ``overwrite``. A file that fails gets an error
+    in its result and the others continue. ``token`` pauses (between tiles and files) and
+    cancels. Callbacks: ``on_file_started(i, n, src, target)``, ``on_file_progress(i,
+    tiles_done, tiles)``, ``on_file_done(i, result)`` (done or skipped), ``on_file_failed(i,
+    result)``. Cancelling raises ``Cancelled`` (no partial file; files already written stay and
+    were reported through ``on_file_done``).
     """
     import time
 
+    from imgen_desktop.core import batch as batches
     from imgen_desktop.core.imageio import load_image, save_image
 
     options = options or EnhanceOptions()
     if isinstance(model, str):
         model = open_model(model, options.device)
-    pairs, results, single = plan_outputs(inputs, output, model.task, model.scale, options)
+    key = model_key(model)
+    pairs, results, single = plan_outputs(inputs, output, model.task, model.scale, options, model=key)
     if single and pairs and pairs[0][1].exists() and not options.overwrite:
         raise ImgenError(f"{pairs[0][1]} already exists; pass --overwrite to replace it")
     if single and pairs and pairs[0][1].is_dir():
@@ -782,6 +845,19 @@ def enhance_files(
     elif model.task == "inpaint" and pairs:
         raise ImgenError("inpainting needs a mask image: pass --mask MASK.png (white = fill)")
     run_options = dataclasses.replace(options, mask=mask_arr)
+    manifest = None
+    if not single and pairs and model.task != "inpaint":
+        out_dir = Path(output).expanduser()
+        identity = options.identity()
+        manifest = batches.load_manifest(out_dir)
+        if manifest is not None and manifest.same_batch(inputs, str(_resolved(Path(model.path))), identity):
+            _reconcile(manifest, options.overwrite)
+            if on_resumed is not None:
+                on_resumed(manifest.counts(check_outputs=True))
+        else:
+            manifest = batches.new_manifest(out_dir, str(_resolved(Path(model.path))), inputs, identity, pairs)
+        if not manifest.save():
+            manifest = None  # enhancing needs no space in the data root; only resuming does
     n = len(pairs)
     for i, (path, target) in enumerate(pairs):
         if token is not None and token.checkpoint():
@@ -789,9 +865,12 @@ def enhance_files(
         if on_file_started:
             on_file_started(i, n, path, target)
         started = time.monotonic()
-        if not single and not options.overwrite and is_complete_image(target):
+        done_before = manifest is not None and manifest.is_done(path)
+        if not single and (done_before or not options.overwrite) and is_complete_image(target):
             result = FileResult(str(path), str(target), status=SKIPPED)
             results.append(result)
+            if manifest is not None and not done_before:
+                manifest.set_state(path, SKIPPED, str(target))
             if on_file_done:
                 on_file_done(i, result)
             continue
@@ -812,11 +891,15 @@ def enhance_files(
             # image errors already name the file; others get it added
             result = FileResult(str(path), error=message if path.name in message else f"{path.name}: {message}")
             results.append(result)
+            if manifest is not None:
+                manifest.set_state(path, FAILED, error=result.error)
             if on_file_failed:
                 on_file_failed(i, result)
             continue
         result = FileResult(str(path), str(target), seconds=time.monotonic() - started)
         results.append(result)
+        if manifest is not None:
+            manifest.set_state(path, DONE, str(target), seconds=result.seconds)
         if on_file_done:
             on_file_done(i, result)
     return results

@@ -54,6 +54,7 @@ class CompareView(QWidget):
     sigPaintPressed = Signal(float, float)  # display coordinates
     sigPaintMoved = Signal(float, float)
     sigPaintReleased = Signal()
+    sigViewChanged = Signal()  # zoom or pan changed (synchronised panes follow image_rect())
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -220,6 +221,7 @@ class CompareView(QWidget):
         self._zoom = new_zoom
         self._pan = QPointF(widget_pos.x() - anchor.x() * new_zoom, widget_pos.y() - anchor.y() * new_zoom)
         self.sigZoomChanged.emit(self._zoom)
+        self.sigViewChanged.emit()
         self.update()
 
     def _set_zoom(self, zoom: float, center: bool) -> None:
@@ -230,11 +232,28 @@ class CompareView(QWidget):
                 (self.width() - size.width() * self._zoom) / 2, (self.height() - size.height() * self._zoom) / 2
             )
         self.sigZoomChanged.emit(self._zoom)
+        self.sigViewChanged.emit()
         self.update()
 
     def pan_by(self, dx: float, dy: float) -> None:
         self._fit_mode = False
         self._pan = QPointF(self._pan.x() + dx, self._pan.y() + dy)
+        self.sigViewChanged.emit()
+        self.update()
+
+    def set_image_rect(self, rect: QRectF) -> None:
+        """Show the image in ``rect`` (widget coordinates): how synchronised panes follow one
+        another whatever the size of their images (an x4 result and its original line up)."""
+        size = self.display_size()
+        if size is None or size.isEmpty() or rect.width() <= 0:
+            return
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, rect.width() / size.width()))
+        pan = QPointF(rect.x(), rect.y())
+        if abs(zoom - self._zoom) < 1e-9 and pan == self._pan:
+            return
+        self._fit_mode = False
+        self._zoom, self._pan = zoom, pan
+        self.sigZoomChanged.emit(self._zoom)
         self.update()
 
     def widget_to_display(self, pos: QPointF) -> QPointF:
@@ -348,6 +367,7 @@ class CompareView(QWidget):
         elif self._drag == "pan":
             self._fit_mode = False
             self._pan = self._pan_start + (pos - self._drag_start)
+            self.sigViewChanged.emit()
             self.update()
         elif self._drag == "paint":
             d = self.widget_to_display(pos)

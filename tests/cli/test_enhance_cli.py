@@ -175,3 +175,57 @@ def test_an_output_ending_in_a_slash_is_a_folder(tmp_path, x2):
     src = _photo(tmp_path / "a.png")
     assert cli.main(["enhance", str(src), "-o", str(tmp_path / "new") + "/", "--model", "tiny-x2", "--quiet"]) == 0
     assert [p.name for p in (tmp_path / "new").iterdir()] == ["a_x2.png"]
+
+
+# --- resumable batches and name templates ------------------------------------------------------
+
+def test_name_template_and_bad_template(tmp_path, x2, capsys):
+    _photo(tmp_path / "in" / "sub" / "a.png")
+    _photo(tmp_path / "in" / "b.png", seed=1)
+    out = tmp_path / "out"
+    assert cli.main(["enhance", str(tmp_path / "in"), "-o", str(out), "--model", "tiny-x2", "--tile", "0",
+                     "--quiet", "--name-template", "{name}_{model}{ext}", "--format", "webp"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.webp")) == ["b_tiny-x2.webp", "sub/a_tiny-x2.webp"]
+    capsys.readouterr()
+    assert cli.main(["enhance", str(tmp_path / "in"), "-o", str(out), "--model", "tiny-x2",
+                     "--name-template", "{name}:{model}"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "imgen: error: the name template contains characters a file name cannot have: ':'"
+
+
+def test_sigkill_mid_batch_then_rerun_finishes_without_redoing(tmp_path, x2):
+    """A real ``imgen enhance FOLDER`` killed with SIGKILL after its first output: the rerun
+    reports the counts, continues, and leaves the finished files alone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from imgen_desktop.core import batch
+
+    n = 10
+    for k in range(n):
+        _photo(tmp_path / "in" / f"p{k:02d}.png", h=64, w=64, seed=k)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "imgen_desktop.cli", "enhance", str(tmp_path / "in"), "-o", str(out),
+           "--model", "tiny-x2", "--tile", "32", "--passes", "2", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    deadline = time.monotonic() + 240
+    while not list(out.glob("p*_x2.png")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    written = {p.name: p.stat().st_mtime_ns for p in out.glob("p*_x2.png")}
+    assert 1 <= len(written) < n, "the batch should have been killed part-way"
+    m = batch.load_manifest(out)
+    assert m is not None and len(m.files) == n
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert rerun.returncode == 0, rerun.stderr
+    k = len(written)
+    assert f"Continuing the unfinished batch in {out}: {k} done, {n - k} left, 0 failed." in rerun.stderr
+    assert f"Batch finished: {n} done ({k} already done before), 0 left, 0 failed." in rerun.stderr
+    assert all((out / name).stat().st_mtime_ns == t for name, t in written.items()), "a finished file was redone"
+    assert len(list(out.glob("p*_x2.png"))) == n and not [p for p in out.iterdir() if p.name.startswith(".p")]
+    assert batch.load_manifest(out).counts(check_outputs=True).text() == f"{n} done, 0 left, 0 failed"

@@ -18,8 +18,16 @@ from PySide6.QtWidgets import (
 )
 
 from imgen_desktop.core.enhance import EnhanceOptions, ModelChoice
+from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.enhance import files
+from imgen_desktop.ui.enhance.actions import ActionsMixin
+from imgen_desktop.ui.enhance.autosave_section import AutoSaveSection
 from imgen_desktop.ui.enhance.banner import BannerView
+from imgen_desktop.ui.enhance.blend_controller import BlendController
+from imgen_desktop.ui.enhance.blend_painter import BlendPainter
+from imgen_desktop.ui.enhance.compare_runner import CompareRunner
+from imgen_desktop.ui.enhance.model_compare import ModelComparePage
+from imgen_desktop.ui.enhance.blend_section import BlendSection
 from imgen_desktop.ui.enhance.batch_list import BatchList
 from imgen_desktop.ui.enhance.empty_state import EmptyState, sample_photos
 from imgen_desktop.ui.enhance.jobs import ModelLister
@@ -27,6 +35,7 @@ from imgen_desktop.ui.enhance.mask_section import MaskSection
 from imgen_desktop.ui.enhance.model_section import ModelSection
 from imgen_desktop.ui.enhance.options_section import OptionsSection
 from imgen_desktop.ui.enhance.photo_view import PhotoView
+from imgen_desktop.ui.enhance.resume_strip import ResumeStrip
 from imgen_desktop.ui.enhance.run_section import RunSection
 from imgen_desktop.ui.enhance.save_section import SaveSection
 from imgen_desktop.ui.enhance.state import EnhanceState
@@ -39,7 +48,7 @@ from imgen_desktop.ui.workers import WorkerPool, keep_alive
 SIDEBAR_WIDTH = 300
 
 
-class EnhanceCanvas(files.FilesMixin, QWidget):
+class EnhanceCanvas(files.FilesMixin, ActionsMixin, QWidget):
     sigPhotoLoaded = Signal(str)  # source name
     sigPhotoOpened = Signal(str)  # file path (for recent files)
     sigResultReady = Signal()
@@ -79,10 +88,15 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         for path in sample_photos():
             act = self.empty.sample_menu.addAction(path.name)
             act.triggered.connect(lambda _=False, p=str(path): self.open_paths([p]))
-        self.photo_view = PhotoView(s, self.mask, self)
+        self.blend = BlendPainter(self)
+        self.photo_view = PhotoView(s, self.mask, self, blend=self.blend)
+        self.blender = BlendController(s, self.blend, self.photo_view, self)
+        self.compare_page = ModelComparePage(s, self)
+        self.comparer = CompareRunner(s, self.compare_page, self)
         self.view = self.photo_view.view
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.photo_view)
+        self.stack.addWidget(self.compare_page)
         root.addWidget(self.stack, 1)
 
         side = QWidget(self)
@@ -101,12 +115,16 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         row.addWidget(self.paste_button)
         lay.addLayout(row)
         self.batch = BatchList(s, side)
+        self.resume_strip = ResumeStrip(s, side)
         self.model_section = ModelSection(s, side)
         self.options = OptionsSection(s, side)
         self.mask_section = MaskSection(self.mask, side)
         self.run_section = RunSection(s, side)
         self.save_section = SaveSection(s, side)
-        for w in (self.batch, self.model_section, self.options, self.mask_section, self.run_section, self.save_section):
+        self.blend_section = BlendSection(s, self.blend, side)
+        self.autosave = AutoSaveSection(side)
+        for w in (self.batch, self.resume_strip, self.model_section, self.options, self.mask_section, self.run_section, self.save_section, self.blend_section,
+                  self.autosave):
             lay.addWidget(w)
         lay.addStretch(1)
         scroll = QScrollArea(self)
@@ -118,6 +136,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         scroll.setFixedWidth(SIDEBAR_WIDTH)
         scroll.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         root.addWidget(scroll)
+        self.sidebar_scroll = scroll
         # widgets tests and the main window reach by name
         self.model_combo, self.apply_button = self.model_section.combo, self.run_section.apply_button
         self.cancel_button, self.save_button = self.run_section.cancel_button, self.save_section.save_button
@@ -139,6 +158,15 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         self.photo_view.close_button.clicked.connect(self.close_photo)
         self.run_section.apply_button.clicked.connect(self.apply)
         self.run_section.cancel_button.clicked.connect(self.cancel)
+        self.run_section.pause_button.clicked.connect(self.toggle_pause)
+        self.resume_strip.continue_button.clicked.connect(self.continue_batch)
+        self.blend_section.sigPaintingChanged.connect(self.photo_view.set_blending)
+        self.blend_section.sigPaintingChanged.connect(
+            lambda on: on and QTimer.singleShot(0, lambda: self.sidebar_scroll.ensureWidgetVisible(self.blend_section, 0, 0)))
+        self.model_section.compare_button.clicked.connect(self.open_compare)
+        self.compare_page.sigRun.connect(self.compare_models)
+        self.compare_page.sigBack.connect(self.close_compare)
+        self.comparer.sigKept.connect(self.close_compare)
         self.save_section.save_button.clicked.connect(lambda: self.save_result())
         self.save_section.chain_button.clicked.connect(self.use_result_as_photo)
         self.batch.sigItemChosen.connect(self._on_batch_item_chosen)
@@ -165,7 +193,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         return self.state.result
 
     def is_busy(self) -> bool:
-        return self.runner.is_busy()
+        return self.runner.is_busy() or self.comparer.is_busy()
 
     def is_loading(self) -> bool:
         return bool(self.state.loading)
@@ -225,6 +253,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
     def shutdown(self) -> None:
         """Cancel and join every worker (called when the window closes)."""
         self.runner.shutdown()
+        self.comparer.shutdown()
         if self._lister is not None:
             self._lister.wait(30000)
         self._io.wait_all(60000)  # a save in progress finishes (never a half-written file)
@@ -266,9 +295,15 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         except ValueError as exc:
             self.state.error(str(exc), cause="tile")
             return None
+        try:
+            template = self.autosave.template()
+        except ImgenError as exc:
+            self.state.error(self.autosave.template_error() or str(exc), cause="tile")
+            return None
         return EnhanceOptions(tile=tile, passes=self.options.passes(), noise_level=self.options.noise_level(),
                               variation_seed=self.options.variation_seed_value(), device=self.options.device(),
-                              quality=self.save_section.quality_spin.value())
+                              quality=self.save_section.quality_spin.value(), format=self.autosave.fmt(),
+                              name_template=template)
 
     def apply(self) -> None:
         """Run the chosen model on the photo (or the batch) in a worker thread."""
@@ -296,6 +331,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
 
     def cancel(self) -> None:
         self.runner.cancel()
+        self.comparer.cancel()
 
     def start_batch(self, out_dir: str | None = None) -> bool:
         """Enhance every batch file into ``out_dir`` (asks for it when None)."""
@@ -314,7 +350,7 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         out_dir = out_dir or self.ask_batch_folder()
         if not out_dir:
             return False
-        overwrite = self.ask_existing_outputs(out_dir, s.model)
+        overwrite = self.ask_existing_outputs(out_dir, s.model, options)
         if overwrite is None:
             return False
         options.overwrite = overwrite
@@ -322,10 +358,13 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
         return True
 
     def _on_result_ready(self) -> None:
+        self.close_compare()  # Apply from the comparison page: show its result
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # Space / digits act on the view at once
         b = self.state.banner
         self._status(b.text if b is not None else "Done.")
         self.sigResultReady.emit()
+        if self.autosave.enabled():
+            self.auto_save()
 
     def _on_batch_finished(self, ok: int, failed: int) -> None:
         self._status(self.state.batch_summary())
@@ -336,6 +375,8 @@ class EnhanceCanvas(files.FilesMixin, QWidget):
 
     # --- view updates -------------------------------------------------------------------------
     def _on_content_changed(self) -> None:
+        if self.stack.currentWidget() is self.compare_page and self.state.photo is not None and not self.state.batch:
+            return  # a photo shown again (e.g. kept result) is handled by close_compare
         self.stack.setCurrentIndex(1 if self.state.has_content() else 0)
 
     def _on_busy_changed(self) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from imgen_desktop.core.enhance import ModelChoice, output_name
+from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.qimages import photo_to_qimage, qimage_to_array
 from imgen_desktop.ui.enhance.empty_state import sample_photos
 from imgen_desktop.ui.enhance.jobs import existing_outputs, friendly_error, read_pair, read_photo, write_photo
@@ -78,8 +79,17 @@ class FilesMixin:
             self.state.set_batch([])
             self.load_file(found[0])
         else:
+            from imgen_desktop.core.batch import find_unfinished
+
             self.state.set_photo(None, None)
-            self.state.set_batch(found)
+            self.state.set_batch(found, inputs=[str(p) for p in paths])
+            manifest = find_unfinished(found)
+            self.state.set_resume(manifest)
+            if manifest is not None:  # what that batch finished shows as done (and can be reviewed)
+                rows = {str(Path(item.path).resolve()): i for i, item in enumerate(self.state.batch)}
+                for e in manifest.files:
+                    if e.status in ("done", "skipped") and Path(e.output).is_file() and e.input in rows:
+                        self.state.update_item(rows[e.input], status="skipped", output=e.output)
             self.batch.select(0)
 
     def load_file(self, path: str) -> None:
@@ -224,15 +234,17 @@ class FilesMixin:
         s.clear_banner("save")
         s.set_saving(str(path))
         self._status(f"Saving {Path(path).name}…")
-        self._io.start(write_photo, s.result, str(path), None, int(quality or self.save_section.quality_spin.value()),
-                       on_done=self._on_saved, on_error=self._on_save_failed, tag=s.result)
+        fmt = self.autosave.fmt() if Path(path).suffix.lower() not in SAVE_SUFFIXES else None
+        out = s.output_photo()
+        self._io.start(write_photo, out, str(path), fmt, int(quality or self.save_section.quality_spin.value()),
+                       on_done=self._on_saved, on_error=self._on_save_failed, tag=out)
         return str(path)
 
     def _on_saved(self, written: str, result) -> None:
         s = self.state
         s.set_saving("")
         remember_folder("save", str(Path(written).parent))
-        if result is s.result:
+        if result is s.output_photo():
             s.mark_saved(written)
         self._status(f"Saved {written}")
         self.sigSaved.emit(str(written))
@@ -240,6 +252,39 @@ class FilesMixin:
     def _on_save_failed(self, message: str, _tag) -> None:
         self.state.set_saving("")
         self.state.error(message, cause="save")
+
+    def auto_save_path(self) -> str:
+        """Where auto-save writes the current result (a free name in the folder); ImgenError
+        with one sentence when the folder or the template is not usable."""
+        from imgen_desktop.core.batch import render_name
+        from imgen_desktop.core.enhance import output_tag
+
+        s = self.state
+        folder = self.autosave.folder()
+        if not folder:
+            raise ImgenError("Auto-save is on but no folder is chosen: choose one under Output files.")
+        src = Path(s.photo.source) if s.photo is not None and s.photo.source else Path("photo.png")
+        fmt = self.autosave.fmt()
+        ext = "." + fmt.replace("jpeg", "jpg").replace("tiff", "tif") if fmt else src.suffix.lower()
+        if ext not in SAVE_SUFFIXES:
+            ext = ".png"
+        task, scale = s.result_task
+        m = s.model
+        key = (Path(m.path).stem if m.path else m.spec.removeprefix("builtin:")) if m is not None else task
+        name = render_name(self.autosave.template(), src, task_tag=output_tag(task, scale), model=key, scale=scale, ext=ext)
+        target, k = Path(folder).expanduser() / name, 2
+        while target.exists() or _same_file(str(target), str(src)):
+            target = target.with_name(f"{Path(name).stem}-{k}{ext}")
+            k += 1
+        return str(target)
+
+    def auto_save(self) -> str | None:
+        try:
+            path = self.auto_save_path()
+        except ImgenError as exc:
+            self.state.error(str(exc)[:1].upper() + str(exc)[1:].rstrip(".") + ".", "save")
+            return None
+        return self.save_result(path)
 
     # --- questions --------------------------------------------------------------------------------
     def confirm_discard(self) -> bool:
@@ -267,10 +312,10 @@ class FilesMixin:
             remember_folder("batch", out_dir)
         return out_dir
 
-    def ask_existing_outputs(self, out_dir: str, choice: ModelChoice) -> bool | None:
+    def ask_existing_outputs(self, out_dir: str, choice: ModelChoice, options=None) -> bool | None:
         """Outputs already in ``out_dir``: keep them (False), replace them (True) or cancel (None)."""
         try:
-            existing = existing_outputs(self.state.batch_paths(), out_dir, choice)
+            existing = existing_outputs(self.state.batch_inputs or self.state.batch_paths(), out_dir, choice, options)
         except Exception as exc:  # noqa: BLE001 - e.g. an output that would replace an input
             self.state.error(friendly_error(exc), "batch")
             return None

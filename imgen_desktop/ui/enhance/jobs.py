@@ -102,6 +102,7 @@ class BatchWorker(QThread):
     sigFinished = Signal()
     sigFailed = Signal(str)  # the whole batch could not run (model unreadable, …)
     sigCancelled = Signal()
+    sigResumed = Signal(int, int, int)  # an unfinished batch continues: done, left, failed
 
     def __init__(self, paths: list[str], out_dir: str, choice: ModelChoice, options: EnhanceOptions, parent=None) -> None:
         super().__init__(parent)
@@ -110,6 +111,12 @@ class BatchWorker(QThread):
 
     def cancel(self) -> None:
         self.token.cancel()
+
+    def pause(self) -> None:
+        self.token.pause()  # the engine waits at the next tile or file
+
+    def resume(self) -> None:
+        self.token.resume()
 
     def run(self) -> None:
         try:
@@ -122,6 +129,7 @@ class BatchWorker(QThread):
                 on_file_progress=lambda _i, done, total: self.sigFileProgress.emit(self._current, int(done), int(total)),
                 on_file_done=lambda _i, r: self.sigFileDone.emit(r.input, r.output, r.status, float(r.seconds)),
                 on_file_failed=lambda _i, r: self.sigFileFailed.emit(r.input, r.error),
+                on_resumed=lambda c: self.sigResumed.emit(c.done, c.left, c.failed),
             )
         except BaseException as exc:  # noqa: BLE001
             if is_cancel(exc):
@@ -138,11 +146,12 @@ class BatchWorker(QThread):
         self.sigFileStarted.emit(str(src), str(target))
 
 
-def existing_outputs(paths: list[str], out_dir: str, choice: ModelChoice, fmt: str | None = None) -> list[str]:
+def existing_outputs(paths: list[str], out_dir: str, choice: ModelChoice, options: EnhanceOptions | None = None) -> list[str]:
     """Outputs of a batch into ``out_dir`` that are already there (GUI thread: no decoding)."""
     from imgen_desktop.core.enhance import plan_outputs
 
-    pairs, _missing, _single = plan_outputs(paths, out_dir, choice.task, choice.scale, EnhanceOptions(format=fmt))
+    key = Path(choice.path).stem if choice.path else choice.spec.removeprefix("builtin:")
+    pairs, _missing, _single = plan_outputs(paths, out_dir, choice.task, choice.scale, options or EnhanceOptions(), model=key)
     return [str(t) for _s, t in pairs if t.exists()]
 
 

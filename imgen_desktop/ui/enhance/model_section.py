@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QPushButton, QVBoxLayout, QWidget
 
 from imgen_desktop.core.enhance import ModelChoice
 from imgen_desktop.ui.enhance.state import EnhanceState
@@ -45,10 +45,22 @@ class ModelSection(QWidget):
         self.info = hint_label("", self)
         self.info.setObjectName("modelInfoLabel")
         lay.addWidget(self.info)
+        self.compare_button = QPushButton("Compare models…", self)
+        self.compare_button.setObjectName("compareModelsButton")
+        self.compare_button.setToolTip("Run 2 to 4 models on this photo and see the results side by side")
+        lay.addWidget(self.compare_button)
         self.combo.currentIndexChanged.connect(self._on_combo_changed)
         state.sigModelsChanged.connect(self._on_models_changed)
         state.sigModelChanged.connect(self._on_model_changed)
         state.sigBusyChanged.connect(lambda: self.combo.setEnabled(not state.busy))
+        for sig in (state.sigBusyChanged, state.sigPhotoChanged, state.sigBatchChanged, state.sigModelsChanged):
+            sig.connect(self._refresh_compare)
+        self._refresh_compare()
+
+    def _refresh_compare(self) -> None:
+        s = self.state
+        self.compare_button.setVisible(s.photo is not None and not s.batch)
+        self.compare_button.setEnabled(not s.busy and sum(not m.needs_mask for m in s.models) >= 2)
 
     def _on_models_changed(self) -> None:
         with QSignalBlocker(self.combo):

@@ -4,13 +4,14 @@ the inpaint mask (only while there is no result, or while Before is shown)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from imgen_desktop.ui.compare_view import CompareView
 from imgen_desktop.ui.enhance.state import EnhanceState
 from imgen_desktop.ui.enhance.widgets import ElidedLabel
 from imgen_desktop.ui.mask_painter import MaskPainter
-from imgen_desktop.ui.theme import theme_notifier
+from imgen_desktop.ui.theme import colors, theme_notifier
 
 
 def describe_photo(photo, prefix: str = "") -> str:
@@ -24,10 +25,11 @@ def describe_photo(photo, prefix: str = "") -> str:
 
 
 class PhotoView(QWidget):
-    def __init__(self, state: EnhanceState, mask: MaskPainter, parent: QWidget | None = None) -> None:
+    def __init__(self, state: EnhanceState, mask: MaskPainter, parent: QWidget | None = None, blend=None) -> None:
         super().__init__(parent)
-        self.state, self.mask = state, mask
+        self.state, self.mask, self.blend = state, mask, blend
         self.mask_wanted = False  # the model needs a mask (set by the canvas)
+        self.blending = False  # the blend brush paints on the result (set by the canvas)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
@@ -83,10 +85,12 @@ class PhotoView(QWidget):
         self.actual_button.clicked.connect(self.view.actual_size)
         self.view.sigModeChanged.connect(self._on_mode_changed)
         self.view.sigZoomChanged.connect(self._on_zoom_changed)
-        self.view.sigPaintPressed.connect(self.mask.begin_stroke)
-        self.view.sigPaintMoved.connect(self.mask.stroke_to)
-        self.view.sigPaintReleased.connect(self.mask.end_stroke)
+        self.view.sigPaintPressed.connect(lambda x, y: self._painter().begin_stroke(x, y))
+        self.view.sigPaintMoved.connect(lambda x, y: self._painter().stroke_to(x, y))
+        self.view.sigPaintReleased.connect(lambda: self._painter().end_stroke())
         self.mask.sigChanged.connect(self.refresh_mask)
+        if blend is not None:
+            blend.sigChanged.connect(self.refresh_mask)
         state.sigPhotoChanged.connect(self._on_photo_changed)
         state.sigResultChanged.connect(self._on_result_changed)
         state.sigBusyChanged.connect(self.refresh_mask)
@@ -122,11 +126,17 @@ class PhotoView(QWidget):
     def _on_result_changed(self) -> None:
         s = self.state
         has_result = s.result is not None
-        if has_result and self.view.after_image() is not s.result_image:
-            self.view.set_after(s.result_image, mode="split")
+        after = s.output_image()
+        if has_result and self.view.after_image() is not after:
+            if self.view.after_image() is not None and s.blended is not None or self.blending:
+                self.view.set_after(after, mode=self.view.mode())  # the blend changed: keep the view
+            else:
+                self.view.set_after(after, mode="split")
         elif not has_result and self.view.after_image() is not None:
             self.view.set_images(s.photo_image, None, refit=False)
         self.mask.set_display_size(self.view.display_size())
+        if self.blend is not None:
+            self.blend.set_display_size(self.view.display_size())
         for b in self.mode_buttons.values():
             b.setEnabled(has_result)
         with QSignalBlocker(self.mode_group):
@@ -163,17 +173,38 @@ class PhotoView(QWidget):
         """The mask shows (and can be painted) over the photo only: before a result exists, or
         while Before is shown. Over a result it is hidden (and kept for the next Apply)."""
         s = self.state
-        return (self.mask_wanted and s.photo is not None and not s.busy and not s.batch
+        return (self.mask_wanted and s.photo is not None and not s.busy and not s.batch and not self.blending
                 and (s.result is None or self.view.mode() == "before"))
 
+    def _painter(self):
+        return self.blend if self.blending and self.blend is not None else self.mask
+
+    def set_blending(self, on: bool) -> None:
+        """The brush paints the blend of original and result (shown as After while painting)."""
+        self.blending = bool(on) and self.state.result is not None
+        if self.blending and self.view.mode() != "after":
+            self.view.set_mode("after")
+        self.refresh_mask()
+
     def refresh_mask(self) -> None:
+        if self.blending:
+            accent = QColor(colors().accent)
+            self.view.set_overlay(self.blend.overlay((accent.red(), accent.green(), accent.blue())))
+            self.view.set_paint_mode(True)
+            self.update_brush_cursor()
+            return
         editable = self.mask_editable()
         self.view.set_overlay(self.mask.overlay() if editable and not self.mask.is_empty() else None)
         self.view.set_paint_mode(editable)
         self.update_brush_cursor()
+        # (while blending, the tint above shows where the original comes through)
 
     def update_brush_cursor(self) -> None:
         size, photo = self.view.display_size(), self.state.photo
         if size is None or photo is None:
+            return
+        if self.blending and self.blend is not None:  # the blend brush is sized in result pixels
+            grid = self.state.result.width if self.state.result is not None else size.width()
+            self.view.set_brush_size(self.blend.brush_size * size.width() / max(1, grid) * self.view.zoom())
             return
         self.view.set_brush_size(self.mask.brush_size * size.width() / max(1, photo.width) * self.view.zoom())

@@ -1,7 +1,7 @@
 """Sidebar: the output size before Apply, Apply / Cancel, and one progress line."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from imgen_desktop.ui.enhance.state import EnhanceState
 from imgen_desktop.ui.theme import colors, theme_notifier
@@ -31,8 +31,16 @@ class RunSection(QWidget):
         self.cancel_button.setMinimumHeight(36)
         self.cancel_button.setToolTip("Stop now (Esc)")
         self.cancel_button.hide()
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setObjectName("pauseBatchButton")
+        self.pause_button.setMinimumHeight(36)
+        self.pause_button.setToolTip("Pause the batch after the current tile; Resume goes on where it stopped")
+        self.pause_button.hide()
         lay.addWidget(self.apply_button)
-        lay.addWidget(self.cancel_button)
+        row = QHBoxLayout()
+        row.addWidget(self.pause_button)
+        row.addWidget(self.cancel_button)
+        lay.addLayout(row)
         self.progress = QProgressBar(self)
         self.progress.setObjectName("enhanceProgress")
         self.progress.setTextVisible(False)  # the one progress text is the line below
@@ -57,6 +65,9 @@ class RunSection(QWidget):
         self.apply_button.setVisible(not busy)
         self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy and not s.cancelling)
+        self.pause_button.setVisible(s.busy == "batch")
+        self.pause_button.setEnabled(not s.cancelling)
+        self.pause_button.setText("Resume" if s.paused else "Pause")
         self.apply_button.setEnabled(c is not None and (s.photo is not None or bool(s.batch)) and not s.loading)
         word = c.title if c is not None else "Apply"
         if s.batch:

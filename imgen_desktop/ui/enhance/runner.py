@@ -63,11 +63,15 @@ class EnhanceRunner(QObject):
         self.sigResultReady.emit()
 
     # --- a batch ------------------------------------------------------------------------------
-    def start_batch(self, out_dir: str, choice: ModelChoice, options: EnhanceOptions) -> None:
+    def start_batch(self, out_dir: str, choice: ModelChoice, options: EnhanceOptions, inputs: list[str] | None = None) -> None:
+        """Enhance the batch into ``out_dir``; ``inputs``: what to give the engine (the folders
+        that were opened, so their sub-folders are kept), default the state's."""
         s = self.state
         s.reset_batch_items()
         s.batch_out = str(out_dir)
-        w = BatchWorker(s.batch_paths(), out_dir, choice, options)
+        s.set_resume(None)
+        w = BatchWorker(inputs or s.batch_inputs or s.batch_paths(), out_dir, choice, options)
+        w.sigResumed.connect(self._on_resumed)
         w.sigFileStarted.connect(self._on_file_started)
         w.sigFileProgress.connect(self._on_file_progress)
         w.sigFileDone.connect(self._on_file_done)
@@ -76,6 +80,21 @@ class EnhanceRunner(QObject):
         w.sigFailed.connect(self._on_failed)
         w.sigCancelled.connect(self._on_batch_cancelled)
         self._start(w, "batch", f"Enhancing {len(s.batch)} photos into {out_dir}…")
+
+    def _on_resumed(self, done: int, left: int, failed: int) -> None:
+        self.state.info(f"Continuing the unfinished batch: {done} done, {left} left, {failed} failed.", cause="batch")
+
+    def pause(self) -> None:
+        if self._worker is not None and hasattr(self._worker, "pause") and not self.state.paused:
+            self._worker.pause()
+            self.state.set_paused(True)
+            self.state.set_progress_text("Paused after the current tile — Resume to go on.")
+
+    def resume(self) -> None:
+        if self._worker is not None and self.state.paused:
+            self._worker.resume()
+            self.state.set_paused(False)
+            self.state.set_progress_text("Resumed…")
 
     def _on_file_started(self, src: str, _target: str) -> None:
         i = self.state.batch_index(src)

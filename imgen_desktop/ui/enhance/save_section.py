@@ -39,7 +39,7 @@ class SaveSection(QWidget):
         self.chain_button.setToolTip("Continue from the result, e.g. denoise first, then upscale")
         lay.addWidget(self.chain_button)
         self.quality_spin.valueChanged.connect(lambda v: app_settings().setValue("enhance/quality", int(v)))
-        for sig in (state.sigResultChanged, state.sigBusyChanged, state.sigPhotoChanged):
+        for sig in (state.sigResultChanged, state.sigBusyChanged, state.sigPhotoChanged, state.sigBlendChanged):
             sig.connect(self.refresh)
         self.refresh()
 
@@ -54,6 +54,8 @@ class SaveSection(QWidget):
             self.result_label.setText("No result yet.")
             return
         text = describe_photo(s.result, "Result")
+        if s.blended is not None:
+            text += "\nBlended with the original (Save writes the blend)"
         if s.result_saved:
             text += f"\nSaved as {Path(s.result_saved).name}"
         elif s.result is not None:

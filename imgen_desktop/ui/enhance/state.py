@@ -80,6 +80,9 @@ class EnhanceState(QObject):
     sigBusyChanged = Signal()
     sigProgressChanged = Signal()
     sigBannerChanged = Signal()
+    sigResumeChanged = Signal()  # the offer to continue an unfinished batch
+    sigPausedChanged = Signal()
+    sigBlendChanged = Signal()  # the blended result (original painted back in)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +95,11 @@ class EnhanceState(QObject):
         self.result_task: tuple[str, int] = ("", 1)
         self.batch: list[BatchItem] = []
         self.batch_out = ""
+        self.batch_inputs: list[str] = []  # what was opened (folders kept: their layout is kept in the output)
+        self.resume = None  # core.batch.BatchManifest of an unfinished batch of these photos, or None
+        self.paused = False
+        self.blended = None  # Photo: the result with the original painted back in (what Save writes)
+        self.blended_image = None
         self.models: list[ModelChoice] = []
         self.models_error = ""
         self.model: ModelChoice | None = None
@@ -135,6 +143,7 @@ class EnhanceState(QObject):
 
     def set_result(self, photo, image, saved: str = "", task: tuple[str, int] | None = None) -> None:
         self.result, self.result_image, self.result_saved = photo, image, saved
+        self.set_blend(None, None)
         if task is not None:
             self.result_task = task
         self.sigResultChanged.emit()
@@ -151,6 +160,23 @@ class EnhanceState(QObject):
         self.loading = str(path or "")
         self.sigBusyChanged.emit()
 
+    def set_blend(self, photo, image) -> None:
+        """The blended result (None: none; the plain result is saved)."""
+        if photo is None and self.blended is None:
+            return
+        self.blended, self.blended_image = photo, image
+        if photo is not None:
+            self.result_saved = ""  # the blend is a new picture: not saved yet
+        self.sigBlendChanged.emit()
+        self.sigResultChanged.emit()
+
+    def output_photo(self):
+        """What Save writes: the blend when there is one, else the result."""
+        return self.blended if self.blended is not None else self.result
+
+    def output_image(self):
+        return self.blended_image if self.blended is not None else self.result_image
+
     def has_unsaved_result(self) -> bool:
         return self.result is not None and not self.result_saved
 
@@ -159,9 +185,11 @@ class EnhanceState(QObject):
         return self.photo is not None or bool(self.batch)
 
     # --- batch -------------------------------------------------------------------------------
-    def set_batch(self, paths: list[str]) -> None:
+    def set_batch(self, paths: list[str], inputs: list[str] | None = None) -> None:
         self.batch = [BatchItem(str(Path(p).expanduser())) for p in paths]
+        self.batch_inputs = [str(p) for p in (inputs if inputs is not None else paths)]
         self.batch_out = ""
+        self.set_resume(None)
         if not self.busy:
             self.progress_text = ""
             self.sigProgressChanged.emit()
@@ -206,6 +234,16 @@ class EnhanceState(QObject):
         if failed:
             parts.append(f"{failed} failed (see the list)")
         return "; ".join(parts) + "."
+
+    def set_resume(self, manifest) -> None:
+        if manifest is not self.resume:
+            self.resume = manifest
+            self.sigResumeChanged.emit()
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = bool(paused)
+        self.sigPausedChanged.emit()
+        self.sigBusyChanged.emit()
 
     # --- models ------------------------------------------------------------------------------
     def set_models(self, models: list[ModelChoice], error: str = "") -> None:
@@ -281,7 +319,7 @@ class EnhanceState(QObject):
         self.sigProgressChanged.emit()
 
     def end_busy(self, text: str = "") -> None:
-        self.busy, self.cancelling = "", False
+        self.busy, self.cancelling, self.paused = "", False, False
         self.progress_text = text
         self.progress_done = self.progress_total = 0
         self.sigBusyChanged.emit()
