@@ -219,6 +219,16 @@ def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _checked_size(im, name: str, limit: int) -> tuple[int, int]:
+    """The image's (width, height); refuses an empty one or one over the pixel limit (before decoding)."""
+    width, height = im.size
+    if width * height > limit:
+        raise _too_large(name, width * height, limit)
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{name}: the image is empty ({width}x{height})")
+    return width, height
+
+
 def _too_large(name: str, pixels: int, limit: int) -> ImageError:
     return ImageError(
         f"{name}: the image has {pixels / 1e6:.1f} megapixels, over the limit of {limit / 1e6:.0f} "
@@ -469,11 +479,7 @@ def _load(fp: BinaryIO, name: str, source: str, max_pixels: int | None) -> Photo
     with _quiet(capture_fd=_is_tiff(head)) as noise:
         im = _open_pil(fp, name, limit, noise)
         with im:
-            width, height = im.size
-            if width * height > limit:
-                raise _too_large(name, width * height, limit)
-            if width <= 0 or height <= 0:
-                raise ImageError(f"{name}: the image is empty ({width}x{height})")
+            width, height = _checked_size(im, name, limit)
             fmt = im.format or ""
             try:
                 if getattr(im, "is_animated", False):  # is_animated looks at two frames, n_frames at all
@@ -525,11 +531,7 @@ def probe_image(path: str | os.PathLike, max_pixels: int | None = None) -> Image
     with _open_regular(path) as fh, _quiet() as noise:
         im = _open_pil(fh, path.name, limit, noise)
         with im:
-            width, height = im.size
-            if width * height > limit:
-                raise _too_large(path.name, width * height, limit)
-            if width <= 0 or height <= 0:
-                raise ImageError(f"{path.name}: the image is empty ({width}x{height})")
+            width, height = _checked_size(im, path.name, limit)
             _, orientation = _exif_of(im)
             if orientation in (5, 6, 7, 8):
                 width, height = height, width
@@ -552,11 +554,7 @@ def load_thumbnail(path: str | os.PathLike, size: int = 64, max_pixels: int | No
         with _quiet(capture_fd=_is_tiff(head)) as noise:
             im = _open_pil(fh, name, limit, noise)
             with im:
-                width, height = im.size
-                if width * height > limit:
-                    raise _too_large(name, width * height, limit)
-                if width <= 0 or height <= 0:
-                    raise ImageError(f"{name}: the image is empty ({width}x{height})")
+                width, height = _checked_size(im, name, limit)
                 try:
                     if getattr(im, "is_animated", False):
                         im.seek(0)

@@ -3,6 +3,7 @@ detail curve with a human axis, remedies in words, theme colours."""
 from PySide6.QtWidgets import QPushButton
 
 from imgen_desktop.ui.health_strip import HealthStrip, state_colour
+from theme_helpers import switch_theme
 
 
 def test_lights_follow_family_metrics_and_events(qtbot):
@@ -114,21 +115,3 @@ def test_lights_follow_a_live_theme_switch(qtbot):
         assert state_colour("ok") != dark_ok and state_colour("ok") in light.styleSheet()
     finally:
         switch_theme(qtbot, "dark")
-
-
-def switch_theme(qtbot, theme: str) -> None:
-    """apply_theme live; fails on any error from the Train tab's views. Errors from other areas'
-    views left over from earlier tests' closed windows (theme lambdas outliving their widgets) are
-    not this test's subject and are tolerated."""
-    import traceback
-
-    from PySide6.QtWidgets import QApplication
-
-    from imgen_desktop.ui.theme import apply_theme
-
-    with qtbot.capture_exceptions() as errors:
-        apply_theme(QApplication.instance(), theme)
-    ours = ("ui/train/", "loss_plot.py", "health_strip.py", "sample_grid.py")
-    mine = [e for e in errors if "already deleted" not in str(e[1])
-            or any(any(o in f.filename for o in ours) for f in traceback.extract_tb(e[2]))]
-    assert not mine, mine

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox, QPushButton, QTreeWidget, QWidget
 
 from imgen_desktop.core.config import TrainConfig
+from theme_helpers import switch_theme
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -196,21 +197,3 @@ def test_curves_of_a_resumed_run_in_words_with_their_colours_and_plain_ticks(qtb
         assert plot.backgroundBrush().color().name() == colors().base
     finally:
         switch_theme(qtbot, "dark")
-
-
-def switch_theme(qtbot, theme: str) -> None:
-    """apply_theme live; fails on any error from the Train tab's views. Errors from other areas'
-    views left over from earlier tests' closed windows (theme lambdas outliving their widgets) are
-    not this test's subject and are tolerated."""
-    import traceback
-
-    from PySide6.QtWidgets import QApplication
-
-    from imgen_desktop.ui.theme import apply_theme
-
-    with qtbot.capture_exceptions() as errors:
-        apply_theme(QApplication.instance(), theme)
-    ours = ("ui/train/", "loss_plot.py", "health_strip.py", "sample_grid.py")
-    mine = [e for e in errors if "already deleted" not in str(e[1])
-            or any(any(o in f.filename for o in ours) for f in traceback.extract_tb(e[2]))]
-    assert not mine, mine
