@@ -130,7 +130,7 @@ class BatchManifest:
         return (self.model == model and self.inputs == _norm_inputs(inputs) and self.options == options)
 
     def entry(self, src: str | Path) -> FileEntry | None:
-        key = str(Path(src).expanduser().resolve())
+        key = str(resolved_path(src))
         return next((e for e in self.files if e.input == key), None)
 
     def is_done(self, src: str | Path) -> bool:
@@ -174,15 +174,20 @@ class BatchManifest:
         return True
 
 
+def resolved_path(p: str | Path) -> Path:
+    """The resolved path; a link loop or an unreadable link keeps the absolute path."""
+    try:
+        return Path(p).expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a link loop (Python < 3.13)
+        return Path(p).expanduser().absolute()
+
+
 def _norm_inputs(inputs: Iterable[str | Path]) -> list[str]:
-    return [str(Path(p).expanduser().resolve()) for p in inputs]
+    return [str(resolved_path(p)) for p in inputs]
 
 
 def _key(out_dir: str | Path) -> str:
-    try:
-        folder = Path(out_dir).expanduser().resolve()
-    except OSError:
-        folder = Path(out_dir).expanduser().absolute()
+    folder = resolved_path(out_dir)
     return str(folder)
 
 
@@ -214,7 +219,7 @@ def new_manifest(out_dir: str | Path, model: str, inputs: Iterable[str | Path], 
                  pairs: Iterable[tuple[Path, Path]]) -> BatchManifest:
     now = time.time()
     m = BatchManifest(_key(out_dir), model, _norm_inputs(inputs), dict(options),
-                      [FileEntry(str(Path(s).resolve()), str(t)) for s, t in pairs], now, now)
+                      [FileEntry(str(resolved_path(s)), str(t)) for s, t in pairs], now, now)
     return m
 
 

@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from imgen_desktop.core.batch import resolved_path as _resolved
 from imgen_desktop.core.errors import Cancelled, ImgenError, ModelError
 
 from imgen_desktop.core.tasks import TASKS_BY_NAME, ENHANCE_TASKS, output_tag, task_cli_title, task_title  # noqa: F401 (re-exported)
@@ -706,17 +707,10 @@ def _expand(inputs: Sequence[str | Path], tag: str | None = None, skip: Path | N
     return files, missing
 
 
-def _resolved(p: Path) -> Path:
-    try:
-        return Path(p).expanduser().resolve()
-    except OSError:
-        return Path(p).expanduser().absolute()
-
-
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a link loop (Python < 3.13)
         return False
 
 
