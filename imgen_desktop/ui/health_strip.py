@@ -16,8 +16,10 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushBu
 
 from imgen_desktop.core import health
 from imgen_desktop.core.runs import metric_label
-from imgen_desktop.ui.theme import colors, theme_notifier
+from imgen_desktop.ui.theme import colors, configure_plots, theme_notifier
 from imgen_desktop.ui.train.remedies import remedy_words
+
+configure_plots()  # pyqtgraph has just been imported: the palette's plot defaults
 
 
 def state_colour(state: str) -> str:

@@ -30,7 +30,9 @@ from imgen_desktop.ui.loss_overlays import OverlayMixin
 from imgen_desktop.ui.loss_series import (  # noqa: F401 (re-exported)
     COLOUR_SLOTS, PlainAxis, Series, colour_index, curve_colour, nice_ceiling, run_colour,
 )
-from imgen_desktop.ui.theme import colors, theme_notifier
+from imgen_desktop.ui.theme import colors, configure_plots, theme_notifier
+
+configure_plots()  # pyqtgraph has just been imported: the palette's plot defaults
 
 _Series = Series  # the name older code and tests use
 DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import html
+import sys
 from dataclasses import dataclass
 
 import shiboken6
@@ -155,12 +156,17 @@ def apply_theme(app: QApplication, theme: str | None = None) -> str:
 
 
 def _configure_plots(c: ThemeColors) -> None:
-    """pyqtgraph's global defaults, so plots created from now on match the palette."""
-    try:
-        import pyqtgraph as pg
-    except ImportError:  # pragma: no cover - a hard dependency
-        return
-    pg.setConfigOptions(background=c.base, foreground=c.muted)
+    """pyqtgraph's global defaults, so plots created from now on match the palette. pyqtgraph is
+    imported lazily (it costs start-up time): until a module imports it, there is nothing to set;
+    those modules call :func:`configure_plots` when they do."""
+    pg = sys.modules.get("pyqtgraph")
+    if pg is not None:
+        pg.setConfigOptions(background=c.base, foreground=c.muted)
+
+
+def configure_plots() -> None:
+    """Set pyqtgraph's defaults to the palette in use now (call after importing pyqtgraph)."""
+    _configure_plots(colors())
 
 
 def coloured(text: str, role: str = "bad") -> str:

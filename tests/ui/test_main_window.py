@@ -319,3 +319,20 @@ def test_quit_with_a_real_unsaved_result_asks_save_discard_cancel(main_window, q
     assert window.quit() is True
     timer.stop()
     assert not window.isVisible()
+
+
+def test_the_window_opens_without_importing_torch_or_pyqtgraph(tmp_path):
+    """Start-up stays fast: torch is imported after the first paint (device scan), pyqtgraph when
+    a plot is first needed, never by building the window."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from imgen_desktop.app import create_main_window\n"
+            "w = create_main_window()\n"
+            "print(sorted(m for m in ('torch', 'pyqtgraph') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "IMGEN_HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QPushButto
 
 from imgen_desktop.core import runs as core_runs
 from imgen_desktop.core import tasks as vocab
-from imgen_desktop.ui.loss_series import run_colour
 from imgen_desktop.ui.theme import theme_notifier
 from imgen_desktop.ui.workers import WorkerPool
 
@@ -171,6 +170,8 @@ class CompareRuns(QWidget):
 
     def _restyle(self) -> None:
         """A ticked run's name in its curve colour (the list doubles as the colour key)."""
+        from imgen_desktop.ui.loss_series import run_colour  # imports pyqtgraph: not at start-up
+
         with QSignalBlocker(self.tree):
             for i in range(self.tree.topLevelItemCount()):
                 item = self.tree.topLevelItem(i)
