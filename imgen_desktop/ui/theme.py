@@ -165,8 +165,10 @@ def _configure_plots(c: ThemeColors) -> None:
 
 
 def configure_plots() -> None:
-    """Set pyqtgraph's defaults to the palette in use now (call after importing pyqtgraph)."""
-    _configure_plots(colors())
+    """Set pyqtgraph's defaults to the palette in use now (call after importing pyqtgraph; before
+    a QApplication exists there is no palette yet, and apply_theme sets them later)."""
+    if QApplication.instance() is not None:
+        _configure_plots(colors())
 
 
 def coloured(text: str, role: str = "bad") -> str:
