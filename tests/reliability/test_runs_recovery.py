@@ -118,7 +118,9 @@ def test_two_trainings_with_the_same_name_at_once(imgen_home):
             first.communicate()
     assert first.returncode == 0, err
     steps = steps_of(run)
-    assert steps and steps == sorted(set(steps))  # one run's curve, not two interleaved
+    # one run's curve, not two interleaved: steps never go back (a stop right after a metrics line
+    # adds the final samples' line at that same step)
+    assert steps and steps == sorted(steps) and len(steps) - len(set(steps)) <= 1, steps
     assert ModelStore().get("same").steps == torch.load(run / "checkpoint.pt", weights_only=True)["step"]
 
 
