@@ -105,3 +105,22 @@ def make_model_file():
         return save_model_file(path, tensors, full)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage():
+    """After each test (and after qtbot closed its widgets): deliver pending deletions and collect
+    reference cycles now. Otherwise the garbage collector may free a closed window's widgets at an
+    arbitrary allocation inside a *later* test's event loop, which crashed the process (SIGSEGV)."""
+    yield
+    import gc
+    import sys
+
+    if "PySide6.QtCore" in sys.modules:
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        app = QCoreApplication.instance()
+        if app is not None:
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            app.processEvents()
+    gc.collect()
