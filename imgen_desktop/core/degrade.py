@@ -254,6 +254,16 @@ def apply_mask(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.cat([image * (1 - mask), mask], dim=1)
 
 
+def random_dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each square image of the batch under a random one of the 8 flips / rotations (with the
+    data's random horizontal flip: the 8-fold augmentation of the restoration literature)."""
+    n = x.shape[0]
+    vflip = (_rand(n, generator, "cpu") < 0.5).to(x.device).view(-1, 1, 1, 1)
+    x = torch.where(vflip, x.flip(-2), x)
+    swap = (_rand(n, generator, "cpu") < 0.5).to(x.device).view(-1, 1, 1, 1)
+    return torch.where(swap, x.transpose(-1, -2), x)
+
+
 def degrade(task: str, clean: torch.Tensor, config, generator: torch.Generator | None = None, plain: bool = False) -> dict:
     """Make one training pair from clean crops in [0, 1].
 
@@ -266,7 +276,10 @@ def degrade(task: str, clean: torch.Tensor, config, generator: torch.Generator |
         target = clean[..., :h, :w]
         if plain:
             return {"input": torch.round(downscale(target, s, "bicubic") * 255) / 255, "target": target}
-        return {"input": degrade_upscale(target, s, generator), "target": target}
+        extra = getattr(config, "extra", None) or {}
+        methods = (("bicubic", 1.0),) if extra.get("bicubic_only") else (("bicubic", 0.7), ("area", 0.15), ("bilinear", 0.15))
+        blur_prob = float(extra.get("blur_prob", 0.25))
+        return {"input": degrade_upscale(target, s, generator, blur_prob=blur_prob, methods=methods), "target": target}
     if task == "denoise":
         # a share of grayscale photos (replicated to RGB, the same noise on every channel), so
         # that gray photos run through an RGB model are denoised as well as colour ones

@@ -116,3 +116,23 @@ def test_noise_sigma_estimate_is_not_fooled_by_clipped_highlights():
     # a photo that is all highlight keeps an estimate (too few unclipped blocks: the plain median)
     white = torch.round(dg.gaussian_noise(torch.full((1, 3, 32, 32), 0.99), 25.0, g).clamp(0, 1) * 255) / 255
     assert torch.isfinite(dg.estimate_noise_sigma(white)).all()
+
+
+def test_random_dihedral_gives_all_eight_symmetries_and_keeps_pixels():
+    x = torch.arange(16.0).view(1, 1, 4, 4).expand(64, 1, 4, 4).contiguous()
+    out = dg.random_dihedral(x, torch.Generator().manual_seed(0))
+    # every output is one of the 4 (v-flip x transpose) variants; with the data's h-flip: 8
+    variants = {tuple(v.flatten().tolist()) for v in out}
+    assert len(variants) == 4
+    for v in out:
+        assert sorted(v.flatten().tolist()) == list(range(16))
+
+
+def test_bicubic_only_upscale_degradation_is_exactly_the_benchmark_input():
+    clean = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    config = TrainConfig(family="gan", task="upscale", scale=2, extra={"bicubic_only": True, "blur_prob": 0.0})
+    d = dg.degrade("upscale", clean, config, torch.Generator().manual_seed(2))
+    plain = dg.degrade("upscale", clean, config, plain=True)
+    assert torch.equal(d["input"], plain["input"])
+    mixed = TrainConfig(family="gan", task="upscale", scale=2, extra={"blur_prob": 1.0})
+    assert not torch.equal(dg.degrade("upscale", clean, mixed, torch.Generator().manual_seed(2))["input"], plain["input"])

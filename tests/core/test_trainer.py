@@ -191,3 +191,28 @@ def test_cosine_schedule_decays_the_learning_rate():
     assert isinstance(train(cfg, events), Finished)
     lrs = [e.values["lr"] for e in events.of(Metrics) if "lr" in e.values]
     assert lrs[0] > 0.9e-3 and lrs[-1] < 0.2e-3 and lrs == sorted(lrs, reverse=True)
+
+
+def test_restore_recipe_starts_from_another_models_matching_weights(tmp_path):
+    """extra init_from: an x4 net starts from an x2 net's trunk (the tail's shape differs)."""
+    import torch
+
+    from imgen_desktop.core.config import TrainConfig
+    from imgen_desktop.core.errors import ModelError
+    from imgen_desktop.core.models.files import save_model_file
+    from imgen_desktop.core.models.restore import GanRestoreRecipe
+    from imgen_desktop.core.models.base import Amp
+
+    amp = Amp(torch.device("cpu"), False, "fp32")
+    x2 = GanRestoreRecipe(TrainConfig(family="gan", task="upscale", scale=2, width=16, extra={"blocks": 2}), 3, torch.device("cpu"), amp)
+    src = tmp_path / "x2.safetensors"
+    save_model_file(src, {k: v.contiguous() for k, v in x2.net.state_dict().items()}, {"arch": "gan.restore", "family": "gan", "task": "upscale", "scale": 2, "channels": 3, "arch_params": dict(x2.params)})
+    cfg = TrainConfig(family="gan", task="upscale", scale=4, width=16, extra={"blocks": 2, "init_from": str(src)})
+    x4 = GanRestoreRecipe(cfg, 3, torch.device("cpu"), amp)
+    assert torch.equal(x4.net.trunk.head.weight, x2.net.trunk.head.weight)
+    assert x4.net.tail.weight.shape != x2.net.tail.weight.shape
+    assert x4.init_copied == len(x2.net.state_dict()) - 2  # all but the tail's weight and bias
+    other = tmp_path / "other.safetensors"
+    save_model_file(other, {"unrelated": torch.zeros(3)}, {"arch": "gan.restore", "family": "gan", "task": "upscale", "scale": 2, "channels": 3, "arch_params": dict(x2.params)})
+    with pytest.raises(ModelError, match="no weights in common"):
+        GanRestoreRecipe(TrainConfig(family="gan", task="upscale", scale=4, width=16, extra={"init_from": str(other)}), 3, torch.device("cpu"), amp)

@@ -335,9 +335,30 @@ class RestoreRecipe(Recipe):
         self.params = default_params(self.family, config, channels)
         self.net = self.net_class(**self.params).to(device)
         self.gen = torch.Generator().manual_seed(int(config.seed) + 7919)
+        extra = dict(getattr(config, "extra", {}) or {})
+        if extra.get("init_from"):
+            self.init_from(str(extra["init_from"]))
+        self.dihedral = bool(extra.get("dihedral", False))
+        self.mse_weight = float(extra.get("mse_weight", self.mse_weight))
         self.build_extra()
         self.opt = torch.optim.Adam(self.trainable(), lr=config.lr, betas=(0.9, 0.99))
         self.multiple = self.net.pad_multiple * self.net.scale
+
+    def init_from(self, path: str) -> int:
+        """Start from another model file's weights (fine-tuning, or an x4 net from an x2 one as
+        EDSR does): every tensor whose name and shape match is copied, the rest keep their
+        initialisation. Returns how many were copied; a file with none in common is refused."""
+        from imgen_desktop.core.errors import ModelError
+        from imgen_desktop.core.models.files import load_model_file
+
+        tensors, _ = load_model_file(path)
+        own = self.net.state_dict()
+        take = {k: v for k, v in tensors.items() if k in own and tuple(own[k].shape) == tuple(v.shape)}
+        if not take:
+            raise ModelError(f"{path}: no weights in common with this network, nothing to start from")
+        self.net.load_state_dict(take, strict=False)
+        self.init_copied = len(take)
+        return len(take)
 
     def build_extra(self) -> None:
         """Training-only networks (built before the optimizer)."""
@@ -373,6 +394,8 @@ class RestoreRecipe(Recipe):
         if h < m or w < m:
             raise ValueError(f"training crops must be at least {m} px for this model")
         clean = clean[..., :h, :w]
+        if self.dihedral and not plain and h == w:
+            clean = dg.random_dihedral(clean, generator or self.gen)
         d = dg.degrade(self.task, clean, self.config, generator or self.gen, plain=plain)
         d["input"] = d["input"].to(self.device)
         d["target"] = d["target"].to(self.device)
