@@ -45,7 +45,9 @@ BUILTINS: dict[str, dict] = {
     "denoise": dict(task="denoise", image_size=64, batch_size=16, steps=5000, lr=1e-3, width=56,
                     extra={"blocks": 5, "dihedral": True},
                     noise_sigma=55.0, camera_noise=True, label="Denoise (built-in)"),
-    "inpaint": dict(task="inpaint", image_size=64, batch_size=8, steps=2000, lr=2e-3, width=32, extra={"blocks": 4},
+    # dilated blocks (radius ~130 px at full resolution) so the receptive field covers a hole
+    "inpaint": dict(task="inpaint", image_size=128, batch_size=8, steps=3000, lr=1e-3, width=32,
+                    extra={"blocks": 8, "dilations": [1, 2, 4, 8], "dihedral": True},
                     label="Inpaint (built-in)"),
 }
 MAX_BYTES = 10 * 1024 * 1024

@@ -99,7 +99,7 @@ def default_params(family: str, config: Any, channels: int) -> dict[str, Any]:
         "scale": int(config.scale) if task == "upscale" else 1,
         "width": width,
         "unshuffle": 1 if task == "upscale" else 2,
-        "dilations": [1, 2, 4, 1] if task == "inpaint" else [1],
+        "dilations": [int(d) for d in extra.get("dilations", [1, 2, 4, 1] if task == "inpaint" else [1])],
         "noise_hint": task == "denoise",
     }
     if family == "gan":
