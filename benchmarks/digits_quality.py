@@ -8,7 +8,11 @@ For every generative family in the registry (or those named with --families) thi
    32x32 upscaling the trainer uses; 20% held out, accuracy reported):
    the fraction of confident samples (max softmax > 0.9), the class histogram over the ten
    digits (all ten present = no collapse to a few modes), and how many classes get >= 2% of the
-   confident samples.
+   confident samples;
+4. the Fréchet distance between the classifier's penultimate features (the 128 ReLU units
+   before the last layer) of the 1,000 samples and of the held-out real digits, printed next to
+   the same distance between 1,000 real digits of the classifier's training split and the same
+   held-out digits ("real vs real": what a perfect generator would score with these sample sizes).
 
     .venv/bin/python benchmarks/digits_quality.py [--families gan vae rnn] [--steps N] [--home DIR]
 
@@ -39,7 +43,8 @@ def build_classifier():
 
 
 def train_classifier(seed: int = 0, epochs: int = 10):
-    """A digit classifier on the real digits at 32x32; returns (model, held-out accuracy)."""
+    """A digit classifier on the real digits at 32x32; returns (model, held-out accuracy, real
+    digits of the training split, held-out real digits) with the digits in [-1, 1]."""
     import torch
     import torch.nn.functional as F
 
@@ -54,6 +59,7 @@ def train_classifier(seed: int = 0, epochs: int = 10):
     n_test = len(x) // 5
     test, tr = perm[:n_test], perm[n_test:]
     torch.manual_seed(seed)
+    np.random.seed(seed)
     model = build_classifier()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(epochs):
@@ -72,15 +78,39 @@ def train_classifier(seed: int = 0, epochs: int = 10):
     model.eval()
     with torch.no_grad():
         acc = float((model(x[test]).argmax(1) == y[test]).float().mean())
-    return model, acc
+    return model, acc, x[tr], x[test]
 
 
-def score_samples(model, images_u8: np.ndarray) -> dict:
+def features(model, x) -> np.ndarray:
+    """The classifier's penultimate activations (N, 128) for digits ``x`` in [-1, 1]."""
+    import torch
+
+    with torch.no_grad():
+        return model[:-1](x).double().numpy()
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) of two feature sets (rows = samples).
+
+    The trace of the matrix square root is the sum of the square roots of the eigenvalues of
+    S_a S_b (real and >= 0 for two covariance matrices; rounding noise is clipped)."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    eig = np.linalg.eigvals(s_a @ s_b).real.clip(min=0)
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * np.sqrt(eig).sum())
+
+
+def to_classifier_input(images_u8: np.ndarray):
     import torch
 
     x = torch.from_numpy(images_u8).float().permute(0, 3, 1, 2).div(127.5).sub(1.0)
-    if x.shape[1] == 3:
-        x = x.mean(1, keepdim=True)
+    return x.mean(1, keepdim=True) if x.shape[1] == 3 else x
+
+
+def score_samples(model, images_u8: np.ndarray, held_out_features: np.ndarray | None = None) -> dict:
+    import torch
+
+    x = to_classifier_input(images_u8)
     with torch.no_grad():
         probs = torch.softmax(model(x), dim=1)
     conf, cls = probs.max(1)
@@ -95,6 +125,7 @@ def score_samples(model, images_u8: np.ndarray) -> dict:
         "classes_present": int((hist > 0).sum()),
         "classes_ge_2pct": int((hist >= max(1, 0.02 * n_conf)).sum()),
         "largest_class_share": float(hist.max() / max(1, n_conf)),
+        "frechet": None if held_out_features is None else frechet_distance(features(model, x), held_out_features),
     }
 
 
@@ -149,7 +180,6 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None, help="override the preset's steps (for a quick look)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--home", default=None, help="IMGEN_HOME for the runs (default: a temporary folder)")
-    parser.add_argument("--classifier-cache", default=None, help="file to keep the trained digit classifier in between runs")
     parser.add_argument("--save-grids", default=None, help="folder for a 10x10 grid of each family's samples")
     args = parser.parse_args()
     os.environ["IMGEN_HOME"] = args.home or tempfile.mkdtemp(prefix="imgen-bench-")
@@ -160,23 +190,14 @@ def main() -> int:
     families = args.families or sorted({a.family for a in registry.architectures() if "generate" in a.tasks})
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, IMGEN_HOME={os.environ['IMGEN_HOME']}")
     t0 = time.perf_counter()
-    cache = args.classifier_cache
-    if cache and os.path.isfile(cache):
-        from safetensors.torch import load_file
-
-        clf = build_classifier()
-        clf.load_state_dict(load_file(cache))
-        clf.eval()
-        acc = float(json.loads(open(cache + ".json").read())["accuracy"])
-        print(f"digit classifier: held-out accuracy {acc:.3f} (cached in {cache})")
-    else:
-        clf, acc = train_classifier(args.seed)
-        print(f"digit classifier: held-out accuracy {acc:.3f} ({time.perf_counter() - t0:.0f} s to train)")
-        if cache:
-            from safetensors.torch import save_file
-
-            save_file({k: v.contiguous() for k, v in clf.state_dict().items()}, cache)
-            open(cache + ".json", "w").write(json.dumps({"accuracy": acc}))
+    # the classifier is quick to train (seconds) and deterministic from the seed: no cache
+    clf, acc, real_train, real_test = train_classifier(args.seed)
+    print(f"digit classifier: held-out accuracy {acc:.3f} ({time.perf_counter() - t0:.0f} s to train)")
+    held = features(clf, real_test)
+    pick = torch.randperm(len(real_train), generator=torch.Generator().manual_seed(args.seed))[:1000]
+    real_fd = frechet_distance(features(clf, real_train[pick]), held)
+    print(f"Fréchet distance in classifier features, real vs real ({len(pick)} training-split digits vs "
+          f"{len(real_test)} held-out): {real_fd:.2f}")
     rows = []
     for family in families:
         res = run_family(family, args.steps, args.seed)
@@ -184,7 +205,8 @@ def main() -> int:
             print(f"{family}: FAILED after {res['wall_s']:.0f} s: {res['error']}")
             rows.append(res)
             continue
-        score = score_samples(clf, res["images"])
+        score = score_samples(clf, res["images"], held)
+        score["frechet_real_vs_real"] = real_fd
         if args.save_grids:
             from PIL import Image
 
@@ -201,7 +223,8 @@ def main() -> int:
             f"in {res['wall_s']:.0f} s wall ({res['wall_s'] / 60:.1f} min), {res['cpu_s']:.0f} s CPU; "
             f"confident {score['confident_fraction']:.3f}; classes present {score['classes_present']}/10 "
             f"(>=2%: {score['classes_ge_2pct']}); largest class share {score['largest_class_share']:.2f}; "
-            f"histogram (confident) {score['histogram_confident']}"
+            f"histogram (confident) {score['histogram_confident']}; "
+            f"Fréchet {score['frechet']:.2f} = {score['frechet'] / max(real_fd, 1e-9):.1f}x real-vs-real ({real_fd:.2f})"
         )
     print(json.dumps([{k: v for k, v in r.items() if k not in ("preset",)} for r in rows], indent=1, default=float))
     return 0
