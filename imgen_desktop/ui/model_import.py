@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from imgen_desktop.core.community import SUFFIXES as MODEL_SUFFIXES
+from imgen_desktop.core.community import SUFFIXES as MODEL_SUFFIXES, is_community
 from imgen_desktop.core.tasks import task_title
 from imgen_desktop.ui.workers import WorkerPool
 
@@ -36,6 +36,20 @@ def kind_text(meta: dict[str, Any]) -> str:
     """What a model is, in a few words: "COMPACT upscale ×4", "RESTOREFORMER restore faces"."""
     task, scale = str(meta.get("task", "?")), int(meta.get("scale", 1) or 1)
     return f"{str(meta.get('family', '?')).upper()} {task_title(task, scale).lower()}"
+
+
+def details_text(meta: dict[str, Any], builtin: bool = False) -> str:
+    """The Models tab's line about one model: what it is, where it comes from, its architecture."""
+    if is_community(meta):
+        arch = meta.get("arch_params", {}).get("spandrel_arch", meta.get("family", "?"))
+        return (f"{kind_text(meta)}, a community model imported from {meta.get('source') or 'a file'}, "
+                f"architecture {arch} (recognised by spandrel)")
+    where = "built-in" if builtin else f"trained on {meta.get('dataset') or 'an unknown dataset'}"
+    return f"{kind_text(meta)}, {where}, architecture {meta.get('arch', '?')}"
+
+
+def steps_text(meta: dict[str, Any], steps: int) -> str:
+    return "—" if is_community(meta) else f"{steps:,}"  # an imported model was not trained here
 
 
 def _import(root: str, path: str, name: str) -> tuple[str, str]:

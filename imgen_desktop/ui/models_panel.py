@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from imgen_desktop.core.tasks import ENHANCE_TASKS, task_title
 from imgen_desktop.ui.generate_view import GenerateView
-from imgen_desktop.ui.model_import import ModelImporter, kind_text
+from imgen_desktop.ui.model_import import ModelImporter, details_text, steps_text
 from imgen_desktop.ui.model_name_dialog import ModelNameDialog
 from imgen_desktop.ui.settings import last_folder, remember_folder
 from imgen_desktop.ui.theme import colors, coloured, theme_notifier
@@ -206,7 +206,7 @@ class ModelsPanel(QWidget):
             return
         task = task_title(info.task, info.scale).lower()  # "upscale ×2", "restore faces"
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created)) if info.created else "?"
-        values = (str(info.family).upper(), task, created, _fmt_size(info.size_bytes), f"{info.steps:,}")
+        values = (str(info.family).upper(), task, created, _fmt_size(info.size_bytes), steps_text(info.meta, info.steps))
         for col, text in enumerate(values, start=1):
             item = QTableWidgetItem(text)
             if col >= 4:
@@ -268,10 +268,9 @@ class ModelsPanel(QWidget):
             view.set_model(None)  # its model is gone
         if info is not None and info.ok:
             meta = info.meta
-            kind = "built-in" if self.is_builtin(info) else f"dataset {meta.get('dataset', '?')}"
             self._message = ("", "")
-            self.info.setText(f"<b>{html.escape(info.name)}</b>: {html.escape(kind_text(meta))}, "
-                              f"{html.escape(kind)}, architecture {html.escape(str(meta.get('arch', '?')))}")
+            self.info.setText(f"<b>{html.escape(info.name)}</b>: "
+                              + html.escape(details_text(info.meta, self.is_builtin(info))))
         elif info is not None:
             self._say(f"{info.name}: {info.error}", "bad")
 

@@ -59,7 +59,10 @@ def test_an_upscaler_dropped_on_the_canvas_is_imported_chosen_applied_and_saved(
     panel = window.models_panel  # and listed on the Models tab
     table = panel.findChild(QTableWidget, "modelsTable")
     r = _row(panel, "4x-tiny-compact")
-    assert [table.item(r, c).text() for c in (0, 1, 2)] == ["4x-tiny-compact", "COMPACT", "upscale ×4"]
+    assert [table.item(r, c).text() for c in (0, 1, 2, 5)] == ["4x-tiny-compact", "COMPACT", "upscale ×4", "—"]
+    table.clearSelection()
+    panel.select("4x-tiny-compact")
+    assert "a community model imported from 4x-tiny-compact.pth, architecture Compact" in panel.info.text()
 
     photo = real_photo(tmp_path / "rocket-crop.png")
     drop(canvas, [photo])
