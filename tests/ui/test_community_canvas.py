@@ -104,9 +104,11 @@ def test_lama_fills_only_the_hole_painted_with_the_mask_brush(main_window, qtbot
     photo = real_photo(tmp_path / "astronaut-crop.png", "astronaut.png", (180, 60, 244, 108))
     drop(canvas, [photo])
     src = weights_file(tmp_path / "big-lama.safetensors", "lama")
+    view = child(canvas, "compareView")  # dropped on the photo itself, as a user does
     with qtbot.waitSignal(window.importer.sigImported, timeout=IMPORT_S) as done:
-        drop(canvas, [src], wait=False)
+        drop(view, [src], wait=False)
     assert done.args[1].endswith(": LAMA inpaint")
+    assert canvas.photo().size == (64, 48)  # the photo stays
     qtbot.waitUntil(lambda: _chosen(canvas, "big-lama"), timeout=60_000)
     assert canvas.current_model().needs_mask
     assert child(canvas, "maskBox").isVisible()  # the brush is offered, as for our inpainting models
@@ -145,6 +147,7 @@ def test_restoreformer_shows_as_its_own_restore_faces_task(main_window, qtbot, t
     assert any("restoreformer" in t and "Restore faces" in t for t in labels), labels
     assert canvas.select_model("restoreformer")
     assert "Restore faces" in child(canvas, "modelInfoLabel", QLabel).text()
+    assert "Restore faces" in canvas.apply_button.text()
     assert not child(canvas, "maskBox").isVisible()  # a whole-photo task: no brush
     drop(canvas, [real_photo(tmp_path / "face.png", "astronaut.png", (180, 40, 244, 104))])
     with qtbot.waitSignal(canvas.sigResultReady, timeout=60_000):
