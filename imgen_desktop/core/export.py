@@ -41,7 +41,9 @@ def _pad_to(x, multiple: int):
         return x
     h, w = x.shape[-2], x.shape[-1]
     ph, pw = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
-    return F.pad(x, (0, pw, 0, ph), mode="replicate")
+    # reflect, as the app's own whole-image call pads (core.enhance.ImageModel.__call__), so the
+    # exported graph gives the app's result at the right and bottom borders too
+    return F.pad(x, (0, pw, 0, ph), mode="reflect")
 
 
 def _wrappers():

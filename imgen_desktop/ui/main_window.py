@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().showMessage("Drop a photo on the Enhance tab, or train a model on the Train tab.", 8000)
 
+        self.setAcceptDrops(True)  # photos and model files dropped on any tab (the canvas takes its own)
         self._build_menus()
         self._connect_panels()
         self._restore_layout()
@@ -121,6 +122,11 @@ class MainWindow(QMainWindow):
 
     def _connect_panels(self) -> None:
         self.train_panel.sigModelSaved.connect(self._on_model_saved)
+        self.importer = self.models_panel.importer  # one importer for Import… and every drop
+        self.importer.sigStarted.connect(self._on_import_started)
+        self.importer.sigImported.connect(self._on_model_imported)
+        self.importer.sigFailed.connect(self._on_import_failed)
+        self.canvas.set_model_importer(self.import_models)
         self.models_panel.sigModelsChanged.connect(self.canvas.refresh_models)
         if hasattr(self.models_panel, "sigUseModel"):
             self.models_panel.sigUseModel.connect(self._on_use_model)
@@ -224,8 +230,56 @@ class MainWindow(QMainWindow):
         self.canvas.set_devices(self._devices)
 
     def open_paths(self, paths: list[str]) -> None:
-        self.tabs.setCurrentWidget(self.canvas)
-        self.canvas.open_paths(paths)
+        """Open photos / folders on the canvas; model files among them are imported (and
+        chosen on the canvas when photos come with them)."""
+        from imgen_desktop.ui.model_import import split_models
+
+        models, photos = split_models(paths)
+        if models:
+            self.import_models(models, select=bool(photos))
+        if photos:
+            self.tabs.setCurrentWidget(self.canvas)
+            self.canvas.open_paths(photos)
+
+    # --- model files: dropped anywhere, or Import… on the Models tab ------------------------------
+    def import_models(self, paths: list[str], select: bool = False) -> None:
+        """Import model files in the background; ``select``: choose each on the canvas when in."""
+        for path in paths:
+            self.importer.import_file(path, context="canvas" if select else "window")
+
+    def _on_import_started(self, file: str, context: object) -> None:
+        self.statusBar().showMessage(f"Importing the model {file}…")  # stays until the import ends
+        if context == "canvas":
+            self.canvas.show_import_started(file)
+
+    def _on_model_imported(self, name: str, line: str, context: object) -> None:
+        self.statusBar().showMessage(line, 15000)
+        if context == "canvas":
+            self.canvas.show_imported(line)
+            self.canvas.select_model(name)  # lists the models again first when it is not there yet
+        else:
+            self.canvas.refresh_models()
+
+    def _on_import_failed(self, message: str, context: object) -> None:
+        self.statusBar().showMessage(message, 20000)
+        if context == "canvas":
+            self.canvas.show_import_failed(message)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        mime = event.mimeData()
+        if mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        mime = event.mimeData()
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_paths(paths)
 
     def show_shortcuts(self) -> None:
         from imgen_desktop.ui.shortcuts_dialog import ShortcutsDialog

@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
     QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from imgen_desktop.core.tasks import ENHANCE_TASKS
+from imgen_desktop.core.tasks import ENHANCE_TASKS, task_title
 from imgen_desktop.ui.generate_view import GenerateView
+from imgen_desktop.ui.model_import import ModelImporter, details_text, steps_text
 from imgen_desktop.ui.model_name_dialog import ModelNameDialog
 from imgen_desktop.ui.settings import last_folder, remember_folder
 from imgen_desktop.ui.theme import colors, coloured, theme_notifier
@@ -69,6 +70,10 @@ class ModelsPanel(QWidget):
         self._pool = WorkerPool(self)
         self._seq = 0
         self._loaded_once = False
+        self.importer = ModelImporter(self.root, self.ask_name, self)
+        self.importer.sigStarted.connect(self._on_import_started)
+        self.importer.sigImported.connect(self._on_imported)
+        self.importer.sigFailed.connect(self._on_import_failed)
         self._build()
         self.watcher = QFileSystemWatcher([str(self.root)], self)
         self._debounce = QTimer(self)
@@ -199,9 +204,9 @@ class ModelsPanel(QWidget):
                 self.table.setItem(row, col, QTableWidgetItem(""))
             self.table.item(row, 4).setText(_fmt_size(info.size_bytes))
             return
-        task = info.task + (f" ×{info.scale}" if info.task == "upscale" else "")
+        task = task_title(info.task, info.scale).lower()  # "upscale ×2", "restore faces"
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created)) if info.created else "?"
-        values = (str(info.family).upper(), task, created, _fmt_size(info.size_bytes), f"{info.steps:,}")
+        values = (str(info.family).upper(), task, created, _fmt_size(info.size_bytes), steps_text(info.meta, info.steps))
         for col, text in enumerate(values, start=1):
             item = QTableWidgetItem(text)
             if col >= 4:
@@ -263,10 +268,9 @@ class ModelsPanel(QWidget):
             view.set_model(None)  # its model is gone
         if info is not None and info.ok:
             meta = info.meta
-            kind = "built-in" if self.is_builtin(info) else f"dataset {meta.get('dataset', '?')}"
             self._message = ("", "")
-            self.info.setText(f"<b>{html.escape(info.name)}</b>: {html.escape(info.describe().split(' — ', 1)[-1])}, "
-                              f"{html.escape(kind)}, architecture {html.escape(str(meta.get('arch', '?')))}")
+            self.info.setText(f"<b>{html.escape(info.name)}</b>: "
+                              + html.escape(details_text(info.meta, self.is_builtin(info))))
         elif info is not None:
             self._say(f"{info.name}: {info.error}", "bad")
 
@@ -368,30 +372,23 @@ class ModelsPanel(QWidget):
         if not path:
             return
         remember_folder("models", str(Path(path).parent))
-        self.import_model(path)
+        self.import_model(path, context="dialog")
 
-    def import_model(self, path: str, name: str | None = None) -> None:
-        """Copy a model file into the store; a taken or unusable name opens the name dialog."""
-        from imgen_desktop.ui.model_name_dialog import free_name, name_problem
+    def import_model(self, path: str, name: str | None = None, context: object = None) -> None:
+        """Import a model file (ours or a community one) in the background (see ModelImporter)."""
+        self.importer.import_file(path, name, context)
 
-        name = name or Path(path).stem  # "x.safetensors", "x.pth", "x.ckpt" -> "x"
-        if name_problem(name, self._taken):
-            self.ask_name("Import model", f"Name for the imported model ({Path(path).name}):",
-                          free_name(name, self._taken) if self._taken(name) else name, "Import",
-                          lambda new, path=path: self.import_model(path, new),
-                          note=f"A model named “{name}” is already in your models." if self._taken(name) else "")
-            return
-        try:
-            info = self._store().import_file(path, name)
-        except Exception as exc:  # noqa: BLE001
-            if self._taken(name):  # taken meanwhile (a CLI import, a training that just ended): ask again
-                self.import_model(path, name)
-            else:
-                self._error(f"Could not import {Path(path).name}: {error_text(exc)}")
-            return
+    def _on_import_started(self, file: str, _context: object) -> None:
+        self._say(f"Importing {file}… (reading the weights and recognising the architecture)")
+
+    def _on_imported(self, name: str, line: str, _context: object) -> None:
         self.refresh_now()
-        self.select(info.name)
-        self._say(f"Imported {Path(path).name} as “{info.name}”.")
+        self.select(name)
+        self._say(line)
+
+    def _on_import_failed(self, message: str, context: object) -> None:
+        # Import…: a box as for every other action; a drop: the window says it where it was dropped
+        self._error(message) if context == "dialog" else self._say(message, "bad")
 
     def _on_export(self) -> None:
         info = self.selected_info()
@@ -429,4 +426,5 @@ class ModelsPanel(QWidget):
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         self._pool.wait_all(timeout_ms)
+        self.importer.wait(max(timeout_ms, 60000))  # an import in progress finishes (its file is written atomically)
         self.generate_view.shutdown(timeout_ms)

@@ -71,10 +71,13 @@ def test_a_hostile_pickle_is_refused_in_the_dialog(qtbot, panel, tmp_path, monke
     evil = tmp_path / "evil.pth"
     torch.save({"w": Payload()}, str(evil))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(evil), ""))
-    panel.buttons["import"].click()
+    panel.buttons["import"].click()  # the import runs in a worker: the window stays responsive
+    qtbot.waitUntil(lambda: panel.findChild(QMessageBox, "modelsErrorBox") is not None, timeout=30_000)
     assert "evil.pth was refused" in panel.info.text()
+    box = panel.findChild(QMessageBox, "modelsErrorBox")
+    assert box.text().count("evil.pth") == 1 and "\n" not in box.text()
     assert not marker.exists() and panel.infos == []
-    panel.findChild(QMessageBox, "modelsErrorBox").close()
+    box.close()
 
 
 def test_the_train_tab_does_not_offer_the_import_only_faces_task(qtbot):

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from imgen_desktop.core.enhance import ModelChoice, output_name
 from imgen_desktop.core.errors import ImgenError
+from imgen_desktop.ui.model_import import split_models
 from imgen_desktop.ui.qimages import photo_to_qimage, qimage_to_array
 from imgen_desktop.ui.enhance.empty_state import sample_photos
 from imgen_desktop.ui.enhance.jobs import existing_outputs, friendly_error, read_pair, read_photo, write_photo
@@ -187,7 +188,11 @@ class FilesMixin:
         paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
         if paths:
             event.acceptProposedAction()
-            self.open_paths(paths)
+            models, photos = split_models(paths)
+            if models:  # weights files are imported (and chosen here), never opened as photos
+                self.import_dropped_models(models)
+            if photos:
+                self.open_paths(photos)
         elif mime.hasImage():
             event.acceptProposedAction()
             image = mime.imageData()
@@ -195,6 +200,28 @@ class FilesMixin:
                 self.load_qimage(image, "dropped image")
         else:
             event.ignore()
+
+    # --- model files dropped here -----------------------------------------------------------------
+    _model_importer = None
+
+    def set_model_importer(self, importer) -> None:
+        """``importer(paths, select)`` imports model files dropped on the canvas (the main window's)."""
+        self._model_importer = importer
+
+    def import_dropped_models(self, paths: list[str]) -> None:
+        if self._model_importer is None:  # a canvas on its own, without the Models tab
+            self.state.error(f"{Path(paths[0]).name} is a model file: import it on the Models tab.", "import")
+            return
+        self._model_importer(list(paths), True)
+
+    def show_import_started(self, file: str) -> None:
+        self.state.info(f"Importing the model {file}…", "import")
+
+    def show_imported(self, line: str) -> None:
+        self.state.info(line, "import")
+
+    def show_import_failed(self, message: str) -> None:
+        self.state.error(message, "import")
 
     # --- saving -----------------------------------------------------------------------------------
     def default_save_name(self) -> str:
