@@ -39,14 +39,14 @@ BUILTINS: dict[str, dict] = {
     "upscale-x2": dict(task="upscale", scale=2, image_size=64, batch_size=16, steps=4500, lr=1e-3, width=48,
                        extra={"blocks": 7, "dihedral": True, "bicubic_only": True, "blur_prob": 0.0},
                        label="Upscale x2 (built-in)"),
-    "upscale-x4": dict(task="upscale", scale=4, image_size=128, batch_size=16, steps=3000, lr=1e-3, width=48,
+    "upscale-x4": dict(task="upscale", scale=4, image_size=128, batch_size=16, steps=2200, lr=1e-3, width=48,
                        extra={"blocks": 7, "dihedral": True, "bicubic_only": True, "blur_prob": 0.0},
                        init_from="upscale-x2", label="Upscale x4 (built-in)"),
-    "denoise": dict(task="denoise", image_size=64, batch_size=16, steps=5000, lr=1e-3, width=56,
+    "denoise": dict(task="denoise", image_size=64, batch_size=16, steps=3000, lr=1e-3, width=56,
                     extra={"blocks": 5, "dihedral": True},
                     noise_sigma=55.0, camera_noise=True, label="Denoise (built-in)"),
     # dilated blocks (radius ~130 px at full resolution) so the receptive field covers a hole
-    "inpaint": dict(task="inpaint", image_size=128, batch_size=8, steps=3000, lr=1e-3, width=32,
+    "inpaint": dict(task="inpaint", image_size=128, batch_size=8, steps=2000, lr=1e-3, width=32,
                     extra={"blocks": 8, "dilations": [1, 2, 4, 8], "dihedral": True},
                     label="Inpaint (built-in)"),
 }
