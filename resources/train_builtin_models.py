@@ -57,13 +57,17 @@ BUILTINS: dict[str, dict] = {
 # (core.degrade.degrade_realistic: blur, random downscale, Gaussian/Poisson noise, JPEG). No
 # perceptual (VGG) loss, whose weights would have to be downloaded; so the adversarial weight is
 # half Real-ESRGAN's 0.1 against L1, against artefacts, and MSE is off (it pulls towards blur).
-# The EMA of the generator is exported. Step time (smoke run, OMP_NUM_THREADS=1 on the busy
-# 2-core machine, issue 17 report): see SHARP_STEP_S; steps are sized for ~55 min per model,
-# both within 2 h:
-#     .venv/bin/python resources/train_builtin_models.py upscale-x2-sharp upscale-x4-sharp
+# The EMA of the generator is exported.
+# Cost, measured (issue 17, process CPU time, one thread, OMP_NUM_THREADS=1): 2.6 s per step for
+# x4-sharp (128 px crops, batch 8; the U-Net discriminator is 2/3 of it), 2.0 s for x2-sharp
+# (96 px crops). So 1800 + 2000 steps are ~4,700 + ~4,000 CPU-seconds: about 80 min wall for
+# both run side by side, one core each, on the idle 2-core machine (the recorded command):
+#     OMP_NUM_THREADS=1 .venv/bin/python resources/train_builtin_models.py upscale-x4-sharp &
+#     OMP_NUM_THREADS=1 .venv/bin/python resources/train_builtin_models.py upscale-x2-sharp; wait
+# (the faithful upscale-x2 / upscale-x4 files must be in resources/models/ first).
 SHARP_DESCRIPTION = ("Sharp: crisper edges and texture (GAN-trained); may invent detail. "
                      "The faithful model stays closest to the original.")
-SHARP_STEP_S = {"upscale-x2-sharp": None, "upscale-x4-sharp": None}  # measured, seconds per step
+SHARP_STEP_S = {"upscale-x2-sharp": 2.0, "upscale-x4-sharp": 2.6}  # measured CPU seconds per step (1 thread)
 _SHARP = dict(task="upscale", width=48, lr=1e-4, adv_weight=0.05, gan_loss="relativistic", ema=0.999, spectral_norm=True)
 _SHARP_EXTRA = {"blocks": 7, "dihedral": True, "degradation": "realistic", "disc": "unet", "disc_width": 16,
                 "grad_weight": 1.0, "mse_weight": 0.0, "adv_warmup": 200}
@@ -74,6 +78,21 @@ BUILTINS.update({
                              init_from="upscale-x4", label="Upscale x4, sharp (built-in)", description=SHARP_DESCRIPTION),
 })
 MAX_BYTES = 10 * 1024 * 1024
+
+
+def check_same_architecture(name: str, spec: dict, init_path: Path) -> None:
+    """A sharp model fine-tunes its faithful sibling: refuse to start from a file of another
+    architecture (only a few tensors would match, and the run would silently start from scratch)."""
+    from imgen_desktop.core.store import read_meta
+
+    if not init_path.is_file():
+        raise SystemExit(f"[{name}] {init_path} is missing: train {init_path.stem} first")
+    params = read_meta(init_path).get("arch_params") or {}
+    want = {"width": spec["width"], "blocks": spec["extra"]["blocks"], "scale": spec["scale"]}
+    have = {k: params.get(k) for k in want}
+    if have != want:
+        raise SystemExit(f"[{name}] {init_path} is {have}, this recipe needs {want}: retrain {init_path.stem} with its "
+                         f"current recipe first")
 
 
 def train_one(name: str, home: Path, seed: int = 0, steps: int | None = None, out_dir: Path | None = None) -> Path:
@@ -94,6 +113,8 @@ def train_one(name: str, home: Path, seed: int = 0, steps: int | None = None, ou
         if not init_path.is_file():  # e.g. a sharp model's smoke run into --out: the shipped faithful file
             init_path = ROOT / "resources" / "models" / f"{init}.safetensors"
         spec["extra"] = dict(spec["extra"], init_from=str(init_path))
+        if name.endswith("-sharp"):
+            check_same_architecture(name, spec, init_path)
     spec.setdefault("adv_weight", 0.0)
     config = TrainConfig(family="gan", data=str(TRAIN_DATA), seed=seed, device="cpu",
                          sample_every=500, checkpoint_every=500, name=f"builtin-{name}", **spec)
