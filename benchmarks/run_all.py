@@ -20,6 +20,7 @@ BENCHES = [
     ["health_proof.py"],
     ["digits_quality.py"],
     ["enhance_quality.py"],
+    ["sharpness.py", "--quick"],  # Set5 x4: NIQE / sharpness / Y-PSNR, ~1 min
 ]
 
 

@@ -26,6 +26,7 @@ def _add_train(sub) -> None:
 
 def _add_train_options(p) -> None:
     """The options of ``imgen train`` (also ``imgen queue add``'s, so the two never drift apart)."""
+    from imgen_desktop.core.config import GAN_LOSS_CHOICES  # light: no torch
     p.add_argument("--family", choices=["gan", "vae", "rnn"], default=None, help="required unless --resume")
     p.add_argument("--task", choices=["generate", "upscale", "denoise", "inpaint"], default=None, help="default: generate")
     p.add_argument("--scale", type=int, choices=[2, 4], default=None, help="upscale factor")
@@ -43,7 +44,8 @@ def _add_train_options(p) -> None:
     p.add_argument("--resume", default=None, metavar="NAME", help="continue the run NAME")
     p.add_argument("--channels", type=int, choices=[1, 3], default=None, help="force grayscale (1) or RGB (3)")
     # remedies and family options (see the training health guide)
-    p.add_argument("--loss", dest="gan_loss", choices=["nonsat", "hinge", "wgan-gp", "bce"], default=None, help="GAN loss")
+    p.add_argument("--loss", dest="gan_loss", choices=GAN_LOSS_CHOICES, default=None,
+                   help="GAN loss (relativistic: enhancement tasks only)")
     p.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None, help="GAN: spectral norm in D")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="GAN: DiffAugment")
     p.add_argument("--ema", type=float, default=None, help="GAN: generator EMA decay (0 = off)")

@@ -39,6 +39,12 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+# The GAN losses: the first four for every GAN task; "relativistic" (ESRGAN's relativistic
+# average GAN) only for the enhancement GANs (upscale / denoise / inpaint). The CLI's --loss
+# choices come from here.
+GAN_LOSS_CHOICES = ("nonsat", "hinge", "wgan-gp", "bce", "relativistic")
+ENHANCE_ONLY_GAN_LOSSES = ("relativistic",)
+
 MAX_SEED = 2**63 - 1
 TRAIN_BOUNDS: dict[str, Bound] = {
     "scale": Bound(1, 4),
@@ -103,7 +109,7 @@ class TrainConfig:
     # --- GAN ---
     z_dim: int = 100
     width: int = 64  # base channel width of the networks (all families)
-    gan_loss: str = "nonsat"  # nonsat | hinge | wgan-gp | bce (classic)
+    gan_loss: str = "nonsat"  # nonsat | hinge | wgan-gp | bce (classic) | relativistic (enhancement)
     spectral_norm: bool = False
     ema: float = 0.999  # 0 = no EMA
     augment: bool = False  # DiffAugment-style (colour, translation, cutout)
@@ -153,6 +159,9 @@ class TrainConfig:
         for key in ("data", "device", "name", "gan_loss", "preset"):
             if not isinstance(getattr(self, key), str):
                 raise ImgenError(f"{option_name(key)} must be text, not {getattr(self, key)!r}")
+        if self.family == "gan" and self.gan_loss in ENHANCE_ONLY_GAN_LOSSES and self.task == "generate":
+            raise ImgenError(f"--loss {self.gan_loss} is for the enhancement tasks (upscale, denoise, inpaint); "
+                             "for generate choose nonsat, hinge, wgan-gp or bce")
         if not isinstance(self.extra, dict):
             raise ImgenError("the run's extra settings must be an object")
         for key, bound in EXTRA_BOUNDS.items():  # the extras that size a network

@@ -5,6 +5,9 @@ run is reproducible. The training recipes (``core.models.restore``) call :func:`
 benchmarks and tests use the single-purpose functions.
 
 * upscale — optional slight Gaussian blur, then a bicubic / area / bilinear downscale by 2 or 4;
+  or (``extra["degradation"] = "realistic"``, :func:`degrade_realistic`) a Real-ESRGAN-like mix
+  of isotropic / anisotropic Gaussian blur, random downscale method, Gaussian or Poisson noise
+  and JPEG compression at a random quality;
 * denoise — Gaussian noise with a per-image sigma, or realistic camera noise
   (Poisson-Gaussian: signal-dependent shot noise + read noise, optionally correlated across
   the colour channels);
@@ -18,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 DOWNSCALE_METHODS = ("bicubic", "area", "bilinear")
+DEGRADATIONS = ("default", "realistic")  # extra["degradation"] for upscale training
 
 
 def _rand(n: int, generator: torch.Generator | None, device) -> torch.Tensor:
@@ -86,6 +90,136 @@ def degrade_upscale(
         out.append(downscale(img, scale, method))
     lr = torch.cat(out).clamp(0, 1)
     return torch.round(lr * 255) / 255
+
+
+def blur_kernel_2d(sigma_x: float, sigma_y: float, theta: float, size: int) -> torch.Tensor:
+    """A normalised (size x size) Gaussian kernel with standard deviations ``sigma_x`` /
+    ``sigma_y`` along axes rotated by ``theta`` (radians): isotropic when they are equal."""
+    r = size // 2
+    y, x = torch.meshgrid(torch.arange(-r, r + 1, dtype=torch.float64), torch.arange(-r, r + 1, dtype=torch.float64), indexing="ij")
+    c, s = math.cos(theta), math.sin(theta)
+    u, v = c * x + s * y, -s * x + c * y
+    k = torch.exp(-0.5 * ((u / sigma_x) ** 2 + (v / sigma_y) ** 2))
+    return (k / k.sum()).float()
+
+
+def filter2d(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Convolve every channel of ``x`` (NCHW) with one 2-D kernel, reflect padding."""
+    c = x.shape[1]
+    r = min(kernel.shape[-1] // 2, x.shape[-1] - 1, x.shape[-2] - 1)
+    mid = kernel.shape[-1] // 2
+    kernel = kernel[mid - r : mid + r + 1, mid - r : mid + r + 1]
+    kernel = (kernel / kernel.sum()).to(x)
+    x = F.pad(x, (r, r, r, r), mode="reflect")
+    return F.conv2d(x, kernel.view(1, 1, *kernel.shape).repeat(c, 1, 1, 1), groups=c)
+
+
+def jpeg_compress(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """One image (1, C, H, W) in [0, 1] through a JPEG round trip at ``quality`` (PIL, in memory)."""
+    import io
+
+    from PIL import Image
+
+    arr = (x[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    gray = arr.shape[2] == 1
+    buf = io.BytesIO()
+    Image.fromarray(arr[..., 0] if gray else arr).save(buf, format="JPEG", quality=int(quality))
+    buf.seek(0)
+    out = Image.open(buf)
+    out = out.convert("L" if gray else "RGB")
+    t = torch.frombuffer(bytearray(out.tobytes()), dtype=torch.uint8).view(arr.shape).permute(2, 0, 1)
+    return (t.float() / 255)[None].to(x)
+
+
+REALISTIC_DEFAULTS: dict = {
+    "plain_prob": 0.15,  # share of images with plain bicubic only (the benchmarks' input, clean photos)
+    "blur_prob": 0.8, "aniso_prob": 0.5, "sigma_min": 0.2, "sigma_max_per_scale": 0.75,  # x4: sigma up to 3 px
+    "noise_prob": 0.6, "poisson_prob": 0.4, "gray_noise_prob": 0.4,
+    "noise_sigma": (1.0, 20.0),  # Gaussian, 0..255 scale (Real-ESRGAN: 1..30)
+    "poisson_scale": (0.05, 2.0),  # Real-ESRGAN: 0.05..3
+    "jpeg_prob": 0.8, "jpeg_quality": (35, 95),  # Real-ESRGAN: 30..95
+    "second_order_prob": 0.0,  # a second, milder blur / noise / JPEG pass at low resolution
+    "methods": (("bicubic", 0.4), ("area", 0.3), ("bilinear", 0.3)),
+}
+
+
+def _realistic_options(options: dict | None) -> dict:
+    opts = dict(REALISTIC_DEFAULTS)
+    unknown = set(options or {}) - set(opts)
+    if unknown:
+        raise ValueError(f"unknown realistic degradation option(s) {', '.join(sorted(unknown))}; known: {', '.join(opts)}")
+    opts.update(options or {})
+    return opts
+
+
+def _noise_and_jpeg(img: torch.Tensor, o: dict, u, g: torch.Generator | None, mild: float = 1.0) -> torch.Tensor:
+    if u() < o["noise_prob"]:
+        gray = u() < o["gray_noise_prob"]
+        if u() < o["poisson_prob"]:
+            lo, hi = o["poisson_scale"]
+            amount = (lo + (hi - lo) * u()) * mild
+            src = img.mean(dim=1, keepdim=True) if gray else img
+            vals = 255.0  # 8-bit photos: the Poisson rate of one grey level per count
+            noisy = torch.poisson(src.clamp(0, 1) * vals, generator=g) / vals
+            img = img + (noisy - src) * amount
+        else:
+            lo, hi = o["noise_sigma"]
+            sigma = (lo + (hi - lo) * u()) * mild / 255.0
+            shape = (1, 1, *img.shape[-2:]) if gray else img.shape
+            img = img + torch.randn(shape, generator=g) * sigma
+        img = img.clamp(0, 1)
+    if u() < o["jpeg_prob"]:
+        lo, hi = o["jpeg_quality"]
+        img = jpeg_compress(img, int(round(lo + (hi - lo) * u())))
+    return img
+
+
+def degrade_realistic(hr: torch.Tensor, scale: int, generator: torch.Generator | None = None, **options) -> torch.Tensor:
+    """Low-res inputs with a Real-ESRGAN-like mix of real-photo degradations, per image:
+
+    1. blur (``blur_prob``) with an isotropic or (``aniso_prob``) anisotropic, rotated Gaussian
+       kernel, sigma in ``sigma_min`` .. ``sigma_max_per_scale * scale`` px at high resolution;
+    2. downscale by ``scale`` with a random method (bicubic / area / bilinear);
+    3. noise (``noise_prob``): Gaussian (sigma in ``noise_sigma``, 0..255) or (``poisson_prob``)
+       Poisson shot noise scaled by ``poisson_scale``; colour or (``gray_noise_prob``) grey;
+    4. JPEG compression (``jpeg_prob``) at a quality in ``jpeg_quality``, through PIL in memory;
+    5. optionally (``second_order_prob``) a second, milder blur + noise + JPEG at low resolution.
+
+    A ``plain_prob`` share gets plain bicubic only. Every random choice comes from
+    ``generator`` (reproducible, CPU). ``hr`` in [0, 1], NCHW; output quantised to 8 bits.
+    Options: :data:`REALISTIC_DEFAULTS` (unknown names are refused).
+    """
+    o = _realistic_options(options)
+    g = generator
+    dev = hr.device
+    hr = hr[..., : hr.shape[-2] // scale * scale, : hr.shape[-1] // scale * scale].detach().float().cpu()
+    u = lambda: float(torch.rand(1, generator=g))  # noqa: E731
+    names = [m for m, _ in o["methods"]]
+    weights = torch.tensor([float(p) for _, p in o["methods"]])
+    cum = (weights.cumsum(0) / weights.sum()).tolist()
+    sigma_max = max(o["sigma_min"], o["sigma_max_per_scale"] * scale)
+    size = min(21, 2 * int(math.ceil(3 * sigma_max)) + 1)
+    out = []
+    for i in range(hr.shape[0]):
+        img = hr[i : i + 1]
+        if u() < o["plain_prob"]:
+            out.append(downscale(img, scale, "bicubic"))
+            continue
+        if u() < o["blur_prob"]:
+            sx = o["sigma_min"] + (sigma_max - o["sigma_min"]) * u()
+            sy = o["sigma_min"] + (sigma_max - o["sigma_min"]) * u() if u() < o["aniso_prob"] else sx
+            img = filter2d(img, blur_kernel_2d(sx, sy, math.pi * u(), size))
+        pick = u()
+        method = names[min(sum(pick > c for c in cum), len(names) - 1)]
+        img = downscale(img, scale, method).clamp(0, 1)
+        img = _noise_and_jpeg(img, o, u, g)
+        if u() < o["second_order_prob"]:
+            s2 = 0.2 + 0.8 * u()
+            img = filter2d(img, blur_kernel_2d(s2, s2, 0.0, 5))
+            img = _noise_and_jpeg(img, o, u, g, mild=0.5)
+        out.append(img)
+    lr = torch.cat(out).clamp(0, 1)
+    return (torch.round(lr * 255) / 255).to(dev)
 
 
 def gaussian_noise(clean: torch.Tensor, sigma: float | torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -277,6 +411,12 @@ def degrade(task: str, clean: torch.Tensor, config, generator: torch.Generator |
         if plain:
             return {"input": torch.round(downscale(target, s, "bicubic") * 255) / 255, "target": target}
         extra = getattr(config, "extra", None) or {}
+        kind = str(extra.get("degradation", "default"))
+        if kind not in DEGRADATIONS:
+            raise ValueError(f"unknown degradation {kind!r}; choose one of {', '.join(DEGRADATIONS)}")
+        if kind == "realistic":
+            opts = dict(extra.get("degradation_options") or {})
+            return {"input": degrade_realistic(target, s, generator, **opts), "target": target}
         methods = (("bicubic", 1.0),) if extra.get("bicubic_only") else (("bicubic", 0.7), ("area", 0.15), ("bilinear", 0.15))
         blur_prob = float(extra.get("blur_prob", 0.25))
         return {"input": degrade_upscale(target, s, generator, blur_prob=blur_prob, methods=methods), "target": target}

@@ -15,8 +15,9 @@ the CLI share.
   16-bit depth (processed in float), ICC profile and EXIF.
 
 Model specs: ``builtin:upscale-x2`` / ``builtin:upscale-x4`` / ``builtin:denoise`` /
-``builtin:inpaint`` (files in ``resources/models/``), a model name from the store, or a path
-to a ``.safetensors`` model file.
+``builtin:inpaint`` (files in ``resources/models/``; ``builtin:upscale-x2-sharp`` /
+``builtin:upscale-x4-sharp`` where the installation has them), a model name from the store,
+or a path to a ``.safetensors`` model file.
 """
 from __future__ import annotations
 
@@ -41,7 +42,18 @@ def task_needs_mask(name: str) -> bool:
     t = TASKS_BY_NAME.get(name)
     return bool(t and t.needs_mask)
 
-BUILTIN_NAMES = ("upscale-x2", "upscale-x4", "denoise", "inpaint")
+BUILTIN_NAMES = ("upscale-x2", "upscale-x4", "denoise", "inpaint")  # shipped in every installation
+# GAN-trained sharp upscalers (issue 17): listed next to their faithful sibling when their file
+# is in resources/models/ (an installation without them simply does not offer them)
+SHARP_BUILTIN_NAMES = ("upscale-x2-sharp", "upscale-x4-sharp")
+ALL_BUILTIN_NAMES = ("upscale-x2", "upscale-x2-sharp", "upscale-x4", "upscale-x4-sharp", "denoise", "inpaint")
+# one line on what a built-in is for, when its file's metadata has no "description"
+BUILTIN_DESCRIPTIONS = {
+    "upscale-x2": "Faithful: stays closest to the original (highest PSNR); edges can look soft.",
+    "upscale-x4": "Faithful: stays closest to the original (highest PSNR); edges can look soft.",
+    "upscale-x2-sharp": "Sharp: crisper edges and texture (GAN-trained); may invent detail.",
+    "upscale-x4-sharp": "Sharp: crisper edges and texture (GAN-trained); may invent detail.",
+}
 BUILTIN_PREFIX = "builtin:"
 CPU_TILE = 512  # input pixels per tile side on CPU / MPS
 MIN_TILE = 32
@@ -68,6 +80,7 @@ class ModelChoice:
     path: str = ""
     takes_variation: bool = False  # samples a different plausible result from a seed (VAE)
     takes_noise_level: bool = False  # accepts a noise strength (denoise nets with a noise hint)
+    description: str = ""  # one line on what the model is for (metadata "description"), may be empty
 
     @property
     def needs_mask(self) -> bool:
@@ -94,10 +107,19 @@ def capabilities(meta: dict[str, Any]) -> dict[str, bool]:
     }
 
 
-def choice_for(spec: str, path: str | Path, meta: dict[str, Any], builtin: bool, label: str) -> ModelChoice:
+def model_description(meta: dict[str, Any], default: str = "") -> str:
+    """The metadata's one-line "description" (first line, at most 200 characters), or ``default``."""
+    text = meta.get("description")
+    if not isinstance(text, str) or not text.strip():
+        return default
+    line = text.strip().splitlines()[0]
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
+def choice_for(spec: str, path: str | Path, meta: dict[str, Any], builtin: bool, label: str, description: str = "") -> ModelChoice:
     task, scale = str(meta.get("task", "")), int(meta.get("scale", 1) or 1)
     return ModelChoice(spec, label, task, scale if task == "upscale" else 1, str(meta.get("family", "")), builtin,
-                       str(path), **capabilities(meta))
+                       str(path), **capabilities(meta), description=model_description(meta, description))
 
 
 def builtin_path(name: str) -> Path:
@@ -115,15 +137,16 @@ def list_enhancement_models() -> list[ModelChoice]:
     from imgen_desktop.core.store import ModelStore, read_meta
 
     choices: list[ModelChoice] = []
-    for name in BUILTIN_NAMES:
+    for name in ALL_BUILTIN_NAMES:
         path = builtin_path(name)
         try:
             meta = read_meta(path)
         except ModelError:
             continue
         task, scale = meta.get("task", ""), int(meta.get("scale", 1) or 1)
-        label = f"{task_title(task, scale)} (built-in)"
-        choices.append(choice_for(BUILTIN_PREFIX + name, path, meta, True, label))
+        sharp = ", sharp" if name in SHARP_BUILTIN_NAMES else ""
+        label = f"{task_title(task, scale)}{sharp} (built-in)"
+        choices.append(choice_for(BUILTIN_PREFIX + name, path, meta, True, label, BUILTIN_DESCRIPTIONS.get(name, "")))
     for info in ModelStore().list():
         if not info.ok or info.task not in ENHANCE_TASKS:
             continue
@@ -141,8 +164,9 @@ def resolve_spec(spec: str) -> Path:
         raise ModelError("no model given: use builtin:upscale-x2, a model name or a .safetensors path")
     if spec.lower().startswith(BUILTIN_PREFIX):
         name = spec[len(BUILTIN_PREFIX):].strip().lower()
-        if name not in BUILTIN_NAMES:
-            raise ModelError(f"unknown built-in model {spec!r}; choose one of " + ", ".join(BUILTIN_PREFIX + n for n in BUILTIN_NAMES))
+        if name not in ALL_BUILTIN_NAMES:
+            raise ModelError(f"unknown built-in model {spec!r}; choose one of " + ", ".join(
+                BUILTIN_PREFIX + n for n in ALL_BUILTIN_NAMES if n in BUILTIN_NAMES or builtin_path(n).is_file()))
         path = builtin_path(name)
         if not path.is_file():
             raise ModelError(f"the built-in model {spec!r} is missing from this installation ({path})")

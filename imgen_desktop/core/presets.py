@@ -115,7 +115,7 @@ PARAM_HELP: dict[str, str] = {
     "amp": "Mixed precision on CUDA GPUs (bf16 where supported, else fp16): faster, less memory.",
     "z_dim": "GAN: size of the random input vector.",
     "width": "Base number of channels of the networks: larger learns more detail, trains slower.",
-    "gan_loss": "GAN loss: nonsat (non-saturating, default), hinge, wgan-gp (gradient penalty), bce (classic DCGAN).",
+    "gan_loss": "GAN loss: nonsat (non-saturating, default), hinge, wgan-gp (gradient penalty), bce (classic DCGAN), relativistic (ESRGAN's relativistic average GAN; enhancement only).",
     "spectral_norm": "GAN: spectral normalisation in the discriminator (stabilises training).",
     "ema": "GAN: exponential moving average of the generator weights (0 = off); the average is exported.",
     "augment": "GAN: DiffAugment (colour, translation, cutout) for small datasets.",

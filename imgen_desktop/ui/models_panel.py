@@ -39,12 +39,12 @@ def _fmt_size(n: int) -> str:
 
 def _list_store(root: str) -> tuple[list, list]:
     """(the store's models, the built-in models present in this installation)."""
-    from imgen_desktop.core.enhance import BUILTIN_NAMES, BUILTIN_PREFIX, builtin_path
+    from imgen_desktop.core.enhance import ALL_BUILTIN_NAMES, BUILTIN_PREFIX, builtin_path
     from imgen_desktop.core.errors import ModelError
     from imgen_desktop.core.store import ModelInfo, ModelStore, read_meta
 
     builtins = []
-    for name in BUILTIN_NAMES:
+    for name in ALL_BUILTIN_NAMES:
         path = builtin_path(name)
         try:
             builtins.append(ModelInfo(BUILTIN_PREFIX + name, path, {**read_meta(path), "builtin": True},

@@ -26,7 +26,8 @@ def model_details(c: ModelChoice) -> str:
         extra.append("adjustable strength")
     if c.takes_variation:
         extra.append("can sample variations")
-    return " · ".join([c.family.upper(), c.title, where] + extra)
+    details = " · ".join([c.family.upper(), c.title, where] + extra)
+    return f"{details}\n{c.description}" if c.description else details
 
 
 class ModelSection(QWidget):

@@ -1,0 +1,160 @@
+"""The sharp (GAN-trained) upscalers of issue 17: the adversarial fine-tune options of the GAN
+restoration recipe, and how a sharp built-in is listed, resolved and run when its file exists."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from imgen_desktop import cli
+from imgen_desktop.core import enhance
+from imgen_desktop.core.config import GAN_LOSS_CHOICES, TrainConfig
+from imgen_desktop.core.errors import ImgenError, ModelError
+from imgen_desktop.core.imageio import load_image, photo_from_array, save_image
+from imgen_desktop.core.models import restore
+from imgen_desktop.core.models.base import Amp
+from imgen_desktop.core.paths import resource_path
+from imgen_desktop.core.store import save_model_file
+
+SHARP_TEXT = "Sharp: crisper edges and texture (GAN-trained); may invent detail."
+
+
+def _crops(n=4, size=32, seed=0):
+    from PIL import Image
+
+    arr = np.asarray(Image.open(resource_path("photos", "test", "chelsea.png")).convert("RGB"))
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y, x = rng.integers(0, arr.shape[0] - size), rng.integers(0, arr.shape[1] - size)
+        out.append(arr[y : y + size, x : x + size])
+    return torch.from_numpy(np.stack(out).astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2).contiguous()
+
+
+def _sharp_config(init_from: str = "", **over) -> TrainConfig:
+    extra = {"blocks": 1, "disc": "unet", "disc_width": 8, "grad_weight": 1.0, "mse_weight": 0.0,
+             "degradation": "realistic", "adv_warmup": 2}
+    if init_from:
+        extra["init_from"] = init_from
+    base = dict(family="gan", task="upscale", scale=2, image_size=32, batch_size=4, width=8, lr=1e-3, steps=6,
+                adv_weight=0.1, gan_loss="relativistic", ema=0.9, spectral_norm=True, extra=extra)
+    base.update(over)
+    return TrainConfig(**base)
+
+
+def test_relativistic_fine_tune_trains_the_discriminator_and_exports_the_average(tmp_path):
+    torch.manual_seed(0)
+    faithful = restore.RestoreGenerator(channels=3, task="upscale", scale=2, width=8, blocks=1)
+    with torch.no_grad():
+        for p in faithful.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    params = {"channels": 3, "task": "upscale", "scale": 2, "width": 8, "blocks": 1, "unshuffle": 1, "dilations": [1], "noise_hint": False}
+    init = save_model_file(tmp_path / "faithful.safetensors", faithful.state_dict(),
+                           {"family": "gan", "task": "upscale", "scale": 2, "channels": 3, "arch": "gan.restore", "arch_params": params})
+    cfg = _sharp_config(str(init))
+    cfg.validate()
+    dev = torch.device("cpu")
+    recipe = restore.GanRestoreRecipe(cfg, 3, dev, Amp(dev))
+    assert isinstance(recipe.disc, restore.UNetDiscriminator)
+    assert recipe.init_copied == len(faithful.state_dict())  # starts from the faithful weights
+    assert torch.equal(recipe.net.tail.weight, faithful.tail.weight)
+    disc_before = {k: v.clone() for k, v in recipe.disc.state_dict().items()}
+    for step in range(6):
+        metrics = recipe.train_step(_crops(4, 32, step), step)
+    assert {"loss.l1", "loss.g", "loss.d", "loss.grad", "d.real", "d.fake"} <= set(metrics)
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    changed = [k for k, v in recipe.disc.state_dict().items() if k.endswith("weight_orig") and not torch.equal(v, disc_before[k])]
+    assert changed, "the discriminator did not train"
+    net, arch_id, exported_params = recipe.export()
+    assert arch_id == "gan.restore" and net is recipe.net_ema
+    live, avg = recipe.net.tail.weight, net.tail.weight
+    assert not torch.equal(live, avg) and not torch.equal(avg, faithful.tail.weight)  # an average of the run
+    assert "net_ema" in recipe.networks() and "disc" in recipe.networks() and "opt_d" in recipe.optimizers()
+    ev = recipe.evaluate(_crops(2, 32, 99))
+    assert np.isfinite(ev["eval.psnr"])
+    grid = recipe.sample(2, 0, _crops(2, 32, 98))["enhanced"]
+    assert grid.shape == (6, 32, 32, 3)
+
+
+def test_relativistic_loss_is_esrgans():
+    cfg = _sharp_config()
+    recipe = restore.GanRestoreRecipe(cfg, 3, torch.device("cpu"), Amp(torch.device("cpu")))
+    real, fake = torch.tensor([2.0, 1.0]), torch.tensor([-1.0, 0.0])
+    # D: (BCE(real - mean(fake), 1) + BCE(fake - mean(real), 0)) / 2
+    want_d = 0.5 * (F.binary_cross_entropy_with_logits(real - fake.mean(), torch.ones(2))
+                    + F.binary_cross_entropy_with_logits(fake - real.mean(), torch.zeros(2)))
+    want_g = 0.5 * (F.binary_cross_entropy_with_logits(real - fake.mean(), torch.zeros(2))
+                    + F.binary_cross_entropy_with_logits(fake - real.mean(), torch.ones(2)))
+    assert torch.allclose(recipe._disc_loss(real, fake), want_d)
+    assert torch.allclose(recipe._gen_adv(fake, real), want_g)
+    # equal logits: no information either way (log 2 each)
+    z = torch.zeros(3)
+    assert torch.allclose(recipe._disc_loss(z, z), torch.tensor(np.log(2.0), dtype=torch.float32))
+
+
+def test_patch_discriminator_and_unknown_discriminator():
+    cfg = _sharp_config(gan_loss="hinge")
+    cfg.extra = dict(cfg.extra, disc="patch")
+    recipe = restore.GanRestoreRecipe(cfg, 3, torch.device("cpu"), Amp(torch.device("cpu")))
+    assert isinstance(recipe.disc, restore.PatchDiscriminator)
+    metrics = recipe.train_step(_crops(4, 32), 0)
+    assert np.isfinite(float(metrics["loss.d"]))
+    cfg.extra = dict(cfg.extra, disc="vgg")
+    with pytest.raises(ImgenError, match="unknown discriminator"):
+        restore.GanRestoreRecipe(cfg, 3, torch.device("cpu"), Amp(torch.device("cpu")))
+
+
+def test_relativistic_is_an_enhancement_loss(capsys, imgen_home):
+    assert "relativistic" in GAN_LOSS_CHOICES
+    with pytest.raises(ImgenError, match="for the enhancement tasks"):
+        TrainConfig(family="gan", task="generate", gan_loss="relativistic").validate()
+    rc = cli.main(["train", "--family", "gan", "--task", "generate", "--loss", "relativistic", "--data", "builtin:digits", "--steps", "1", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "enhancement tasks" in err[0]
+
+
+@pytest.fixture
+def builtins_with_sharp(tmp_path, monkeypatch, make_model_file):
+    """resources/models/ as an installation with a (tiny) sharp x4 built-in next to the shipped files."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name in enhance.BUILTIN_NAMES:
+        shutil.copy(resource_path("models", f"{name}.safetensors"), folder / f"{name}.safetensors")
+    make_model_file(folder / "upscale-x4-sharp.safetensors", scale=4, builtin=True, label="Upscale x4, sharp (built-in)",
+                    description=SHARP_TEXT + " The faithful model stays closest to the original.\nsecond line")
+    monkeypatch.setattr(enhance, "builtin_path", lambda name: folder / f"{name}.safetensors")
+    return folder
+
+
+def test_sharp_builtin_listed_next_to_the_faithful_one(builtins_with_sharp, imgen_home):
+    choices = [c for c in enhance.list_enhancement_models() if c.builtin]
+    specs = [c.spec for c in choices]
+    assert specs == ["builtin:upscale-x2", "builtin:upscale-x4", "builtin:upscale-x4-sharp", "builtin:denoise", "builtin:inpaint"]
+    faithful, sharp = choices[1], choices[2]
+    assert sharp.label == "Upscale ×4, sharp (built-in)" and sharp.scale == 4 and sharp.task == "upscale"
+    assert sharp.description.startswith(SHARP_TEXT) and "second line" not in sharp.description
+    assert faithful.label == "Upscale ×4 (built-in)" and faithful.description.startswith("Faithful")
+    assert enhance.resolve_spec("builtin:upscale-x4-sharp") == builtins_with_sharp / "upscale-x4-sharp.safetensors"
+    (builtins_with_sharp / "upscale-x4-sharp.safetensors").unlink()
+    assert "builtin:upscale-x4-sharp" not in [c.spec for c in enhance.list_enhancement_models()]
+    with pytest.raises(ModelError, match="missing from this installation"):
+        enhance.resolve_spec("builtin:upscale-x4-sharp")
+    with pytest.raises(ModelError, match="unknown built-in") as info:
+        enhance.resolve_spec("builtin:upscale-x3-sharp")
+    assert "upscale-x4-sharp" not in str(info.value)  # only what this installation has is offered
+
+
+def test_sharp_builtin_enhances_through_the_cli(builtins_with_sharp, imgen_home, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    src = tmp_path / "in.png"
+    save_image(photo_from_array((rng.random((20, 24, 3)) * 255).astype(np.uint8)), src)
+    out = tmp_path / "out.png"
+    assert cli.main(["enhance", str(src), "-o", str(out), "--model", "builtin:upscale-x4-sharp", "--quiet"]) == 0
+    assert load_image(out).pixels.shape == (80, 96, 3)
+    out2 = tmp_path / "out2.png"
+    path = builtins_with_sharp / "upscale-x4-sharp.safetensors"
+    assert cli.main(["enhance", str(src), "-o", str(out2), "--model", str(path), "--quiet"]) == 0
+    assert np.array_equal(load_image(out2).pixels, load_image(out).pixels)
