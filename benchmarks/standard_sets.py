@@ -147,7 +147,7 @@ def box_mask(h: int, w: int, seed, side: int = BOX, margin: int = RING) -> np.nd
 
 # --- models -----------------------------------------------------------------------------------
 
-def find_models(args) -> list[Entry]:
+def find_models(args, parts: list[str]) -> list[Entry]:
     from imgen_desktop.core.enhance import ENHANCE_TASKS, open_model
     from imgen_desktop.core.store import read_meta
 
@@ -169,6 +169,8 @@ def find_models(args) -> list[Entry]:
         meta = read_meta(path)
         if meta.get("task") not in ENHANCE_TASKS:
             print(f"standard_sets: {path}: a {meta.get('task')!r} model, left out", file=sys.stderr)
+            continue
+        if meta.get("task") not in parts:
             continue
         while label in seen:
             label += "'"
@@ -382,10 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     set5 = sorted((data / "Set5").glob("*.bmp")) or sorted((data / "Set5").glob("*.png"))
     cbsd = sorted((data / "CBSD68").glob("*.png"))
     sets = {"upscale": set5, "denoise": cbsd, "inpaint": cbsd[:INPAINT_PHOTOS]}
-    entries = find_models(args)
+    entries = find_models(args, parts)
     print(f"# standard sets: {', '.join(parts)}; models: {', '.join(e.label for e in entries) or 'none'}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}", flush=True)
-    warm_up([e for e in entries if e.task in parts])
+    warm_up(entries)
     rows: list[Row] = []
     notes = []
     runners = {"upscale": part_upscale, "denoise": part_denoise, "inpaint": part_inpaint}
