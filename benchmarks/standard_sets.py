@@ -342,9 +342,13 @@ def full_estimate(part: str, rows: list[Row], images: list[Path], full: list[Pat
         cpu[r.method] = cpu.get(r.method, 0.0) + r.cpu
     total = sum(wall.values()) * ratio
     top = max(wall, key=wall.get)
-    return (f"the full part ({len(full)} images x {repeats_full}) would take ~{total / 60:.0f} min wall at this load, "
-            f"~{sum(cpu.values()) * ratio / 60:.0f} min of CPU; the slowest method {top}: ~{wall[top] * ratio / 60:.0f} min wall, "
-            f"~{cpu[top] * ratio / 60:.0f} min CPU")
+
+    def mins(seconds: float) -> str:
+        return f"{seconds / 60:.0f} min" if seconds >= 600 else f"{seconds / 60:.1f} min"
+
+    return (f"the full part ({len(full)} images x {repeats_full}) would take ~{mins(total)} wall at this load, "
+            f"~{mins(sum(cpu.values()) * ratio)} of CPU; the slowest method {top}: ~{mins(wall[top] * ratio)} wall, "
+            f"~{mins(cpu[top] * ratio)} CPU")
 
 
 def eval_root(given: str | None) -> Path:
