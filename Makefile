@@ -35,7 +35,11 @@ test: venv
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=3600 tests/reliability/test_fuzz.py
 
+# The benchmarks' classical references (bm3d, scikit-image, OpenCV) are the `bench` extra: never
+# run-time dependencies. The standard-set benchmark runs here in --quick mode; the full table:
+#   $(BIN)/python benchmarks/standard_sets.py [--only upscale|denoise|inpaint]
 bench: venv
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run_all.py
 
 bundle: venv

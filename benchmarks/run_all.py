@@ -2,8 +2,9 @@
 
 Long (tens of minutes on 2 CPU cores). Each script records nothing by itself: copy the figures
 you want to keep into ``benchmarks/RESULTS.md`` with the command and the machine's load.
-The enhancement benchmark needs scikit-image (benchmark-only):
-``.venv/bin/python -m pip install scikit-image PyWavelets``.
+The enhancement benchmarks need the classical references of the ``bench`` extra (benchmark-only,
+``make bench`` installs it): ``.venv/bin/pip install -e ".[bench]"``. The standard-set benchmark
+runs here as a smoke test (``--quick``); its full table is ``benchmarks/standard_sets.py``.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ BENCHES = [
     ["digits_quality.py"],
     ["enhance_quality.py"],
     ["sharpness.py", "--quick"],  # Set5 x4: NIQE / sharpness / Y-PSNR, ~1 min
+    ["standard_sets.py", "--quick"],
 ]
 
 

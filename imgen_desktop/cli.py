@@ -80,7 +80,11 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--interpolate", action="store_true", help="GAN/VAE/RNN: N steps between two random latents")
     g.add_argument("--device", default="auto")
 
-    e = sub.add_parser("enhance", help="upscale, denoise or inpaint photos")
+    e = sub.add_parser(
+        "enhance", help="upscale, denoise or inpaint photos",
+        description="Upscale, denoise or inpaint photos. Inpainting a batch: put each photo's mask beside it as "
+                    "<stem>.mask.png (photo.jpg -> photo.mask.png; white = the area to fill); mask files are "
+                    "never enhanced as photos, and --mask is the mask of photos that have none of their own.")
     e.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     e.add_argument("-o", "--output", required=True, help="output file (one input) or folder")
     e.add_argument("--model", required=True, help="builtin:NAME | NAME | PATH")
@@ -90,9 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="auto: bf16 where this CPU/GPU runs it faster, else fp32")
     e.add_argument("--format", default=None, choices=["png", "jpeg", "webp", "tiff"], help="output format")
     e.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
-    e.add_argument("--mask", default=None, help="inpaint: mask image (white = fill)")
+    e.add_argument("--mask", default=None,
+                   help="inpaint: mask image (white = fill); one photo: its mask; a batch: for photos without their own <stem>.mask.png")
     e.add_argument("--variation-seed", type=int, default=None, help="VAE models: sample a variation")
-    e.add_argument("--noise-level", type=float, default=None, help="denoise strength (sigma on 0-255; default: estimated)")
+    e.add_argument("--noise-level", type=_noise_level, default=None, metavar="SIGMA",
+                   help="denoise models with a noise-level input (builtin:denoise): the noise sigma on 0-255, "
+                        "e.g. 25; higher removes more and smooths more (default: estimated from each photo)")
     e.add_argument("--overwrite", action="store_true", help="replace output files that exist (never an input)")
     e.add_argument("--passes", type=int, default=None, choices=[1, 2, 4],
                    help="also run the photo mirrored and average (1 = fastest; default 4 for denoise, else 1)")
@@ -286,6 +293,16 @@ def _cmd_generate(args) -> int:
     else:
         print(f"wrote {len(images)} image(s) to {out}/")
     return 0
+
+
+def _noise_level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 255.0:
+        raise argparse.ArgumentTypeError(f"the noise level is a sigma on the 0-255 scale (e.g. 25), not {text}")
+    return value
 
 
 def _cmd_enhance(args) -> int:

@@ -13,10 +13,15 @@
 * :func:`find_unfinished` looks through the recent manifests, so the app can offer "Continue the
   unfinished batch" when the same photos are opened again, whether the batch was started from
   the app or from ``imgen enhance``.
+* Per-photo inpaint masks: ``photo.jpg`` takes its mask from ``photo.mask.png`` beside it
+  (``<stem>.mask.png``; white = the area to fill). :func:`mask_for` finds it;
+  :func:`is_mask_file` tells a mask (a ``<stem>.mask.*`` with its photo beside it) from a photo,
+  so masks are never enhanced as photos of a batch.
 """
 from __future__ import annotations
 
 import datetime
+import glob
 import hashlib
 import json
 import re
@@ -87,6 +92,46 @@ def render_name(template: str | None, src: Path, *, task_tag: str, model: str, s
     if not name.lower().endswith(ext.lower()):
         name += ext  # the format decides the extension, whatever the template says
     return name
+
+
+# --- per-photo masks ------------------------------------------------------------------------
+
+MASK_TAG = ".mask"  # photo.jpg -> photo.mask.png
+MASK_EXTENSIONS = (".png", ".webp", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg")  # .png first: the documented one
+
+
+def mask_name(photo: str | Path) -> str:
+    """``photo.jpg`` -> ``photo.mask.png``: the name of its mask file."""
+    return f"{Path(photo).stem}{MASK_TAG}.png"
+
+
+def mask_for(photo: str | Path) -> Path | None:
+    """The mask file beside ``photo`` (``<stem>.mask.png``, or the same name with another image
+    extension), or None."""
+    photo = Path(photo)
+    for ext in MASK_EXTENSIONS:
+        for cand in (photo.with_name(f"{photo.stem}{MASK_TAG}{ext}"), photo.with_name(f"{photo.stem}{MASK_TAG}{ext.upper()}")):
+            if cand.is_file() and cand != photo:
+                return cand
+    return None
+
+
+def is_mask_file(path: str | Path) -> bool:
+    """True for ``a.mask.png`` when a photo ``a.*`` (not itself a mask) lies beside it: a mask,
+    never a photo of a batch. A ``*.mask.*`` file alone is an ordinary photo."""
+    from imgen_desktop.core.imageio import IMAGE_EXTENSIONS
+
+    path = Path(path)
+    if not path.stem.lower().endswith(MASK_TAG) or path.suffix.lower() not in IMAGE_EXTENSIONS:
+        return False
+    base = path.stem[: -len(MASK_TAG)]
+    if not base:
+        return False
+    try:
+        siblings = list(path.parent.glob(glob.escape(base) + ".*"))
+    except OSError:
+        return False
+    return any(s.stem == base and s.suffix.lower() in IMAGE_EXTENSIONS and s.is_file() for s in siblings)
 
 
 # --- the manifest ---------------------------------------------------------------------------

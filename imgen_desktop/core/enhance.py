@@ -600,6 +600,19 @@ class EnhanceOptions:
                 "variation_seed": self.variation_seed, "format": self.format, "quality": int(self.quality),
                 "name_template": self.name_template}
 
+    def check(self, model: "ImageModel", name: str = "") -> None:
+        """ImgenError (one sentence) for options ``model`` cannot take: a noise level outside
+        0..255, or one for a model without a noise-level input (files and batches: the CLI's
+        ``--noise-level``; a single photo on the canvas shows the control only where it applies)."""
+        if self.noise_level is None:
+            return
+        level = float(self.noise_level)
+        if not (0.0 <= level <= 255.0):  # NaN fails too
+            raise ImgenError(f"the noise level is a sigma on the 0-255 scale (e.g. 25), not {self.noise_level:g}")
+        if not model.supports_noise_level:
+            raise ImgenError(f"{name or model_key(model)} ({task_cli_title(model.task, model.scale)}) takes no noise level: "
+                             "leave out --noise-level (it is for denoise models with a noise-level input, such as builtin:denoise)")
+
     def run_kwargs(self, model: "ImageModel") -> dict[str, Any]:
         """The keyword arguments of :func:`enhance_photo` that apply to ``model``."""
         kwargs: dict[str, Any] = {"tile": self.tile, "passes": self.passes, "precision": self.precision}
@@ -705,8 +718,11 @@ def _expand(inputs: Sequence[str | Path], tag: str | None = None, skip: Path | N
 
     With ``tag`` (the output tag of the model: "x2", "denoised"), files found in a folder that
     are outputs of another file there (``a_x2.png`` next to ``a.png``) are left out, so
-    enhancing a folder into itself does not enhance its own results again.
+    enhancing a folder into itself does not enhance its own results again. Inpaint masks
+    (``a.mask.png`` beside ``a.png``, :func:`core.batch.is_mask_file`) are never photos of the
+    batch, whether found in a folder or given as files (``photos/*.png`` from a shell).
     """
+    from imgen_desktop.core.batch import is_mask_file
     from imgen_desktop.core.imageio import file_problem, find_images
 
     files: list[tuple[Path, Path]] = []  # (file, its sub-folder relative to the folder given)
@@ -721,11 +737,13 @@ def _expand(inputs: Sequence[str | Path], tag: str | None = None, skip: Path | N
                 found = [f for f in found if not _is_own_output(f, names, tag)]
             if skip_r is not None and skip_r != _resolved(p):  # an output folder inside the input folder
                 found = [f for f in found if skip_r not in _resolved(f).parents]
+            found = [f for f in found if not is_mask_file(f)]
             if not found:
                 missing.append(FileResult(str(p), error=f"no images found in folder {p}"))
             files.extend((f, f.parent.relative_to(p)) for f in found)
         elif p.is_file():
-            files.append((p, Path()))
+            if not (len(inputs) > 1 and is_mask_file(p)):  # one file given alone is what the user asked for
+                files.append((p, Path()))
         else:
             missing.append(FileResult(str(p), error=file_problem(p) or f"{p.name}: cannot be read"))
     return files, missing
@@ -804,6 +822,21 @@ def plan_outputs(
     return pairs, missing, single
 
 
+def _photo_mask(path: Path, default):
+    """The inpaint mask of one photo of a batch: its own ``<stem>.mask.png`` beside it, else
+    ``default`` (``--mask``); ImgenError naming the photo when it has neither."""
+    from imgen_desktop.core.batch import mask_for, mask_name
+    from imgen_desktop.core.imageio import load_image
+
+    own = mask_for(path)
+    if own is not None:
+        return load_image(own).pixels
+    if default is None:
+        raise ImgenError(f"{path.name}: no mask to fill: put {mask_name(path)} beside it (white = fill) "
+                         "or pass --mask for every photo without one")
+    return default
+
+
 def _reconcile(manifest, overwrite: bool) -> None:
     """A batch killed hard: drop its temporary files, and count an output written just before
     the kill (the manifest had no time to say so) as done."""
@@ -842,6 +875,12 @@ def enhance_files(
     tiles_done, tiles)``, ``on_file_done(i, result)`` (done or skipped), ``on_file_failed(i,
     result)``. Cancelling raises ``Cancelled`` (no partial file; files already written stay and
     were reported through ``on_file_done``).
+
+    Inpaint masks (white = fill): one photo uses ``options.mask`` when given, else its own
+    ``<stem>.mask.png`` beside it; in a batch every photo uses its own ``<stem>.mask.png`` and
+    ``options.mask`` is the default for photos without one (a photo with neither fails with its
+    own error and the batch goes on). Mask files are never enhanced as photos of the batch.
+    ``options.noise_level`` for a model without a noise-level input raises ImgenError.
     """
     import time
 
@@ -857,11 +896,14 @@ def enhance_files(
         raise ImgenError(f"{pairs[0][1]} already exists; pass --overwrite to replace it")
     if single and pairs and pairs[0][1].is_dir():
         raise ImgenError(f"{pairs[0][1]} is a folder")
+    options.check(model, key)
     mask_arr = None
     if options.mask is not None:
         mask_arr = load_image(options.mask).pixels if isinstance(options.mask, (str, Path)) else options.mask
-    elif model.task == "inpaint" and pairs:
-        raise ImgenError("inpainting needs a mask image: pass --mask MASK.png (white = fill)")
+    elif model.task == "inpaint" and pairs and single and batches.mask_for(pairs[0][0]) is None:
+        src = pairs[0][0]
+        raise ImgenError(f"inpainting needs a mask image: pass --mask MASK.png or put {batches.mask_name(src)} "
+                         "beside the photo (white = fill)")
     run_options = dataclasses.replace(options, mask=mask_arr)
     manifest = None
     if not single and pairs and model.task != "inpaint":
@@ -894,8 +936,11 @@ def enhance_files(
             continue
         progress = None if on_file_progress is None else (lambda done, total, i=i: on_file_progress(i, done, total))
         try:
+            kwargs = run_options.run_kwargs(model)
+            if model.task == "inpaint":
+                kwargs["mask"] = mask_arr if single and mask_arr is not None else _photo_mask(path, mask_arr)
             photo = load_image(path)
-            enhanced = enhance_photo(photo, model, progress=progress, token=token, **run_options.run_kwargs(model))
+            enhanced = enhance_photo(photo, model, progress=progress, token=token, **kwargs)
             save_image(enhanced, target, format=options.format, quality=options.quality)
         except Cancelled:
             raise

@@ -136,3 +136,15 @@ def test_pause_blocks_between_tiles_until_resumed(tmp_path, imgen_home):
     token.resume()
     t.join(60)
     assert [r.status for r in results] == ["done", "done"]
+
+
+def test_mask_files_are_found_beside_their_photo_and_told_from_photos(tmp_path):
+    photo, other, lonely = _photos(tmp_path, ["a.jpg", "b.png", "solo.mask.png"])
+    mask = _photos(tmp_path, ["a.mask.png"])[0]
+    assert batch.mask_name(photo) == "a.mask.png"
+    assert batch.mask_for(photo) == mask and batch.mask_for(other) is None
+    assert batch.is_mask_file(mask)
+    assert not batch.is_mask_file(photo) and not batch.is_mask_file(other)
+    assert not batch.is_mask_file(lonely)  # no "solo.*" photo beside it: an ordinary photo
+    found, _missing = enhance.expand_inputs([tmp_path])
+    assert sorted(p.name for p in found) == ["a.jpg", "b.png", "solo.mask.png"]

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QPushButton, QScrollArea, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from imgen_desktop.core.batch import mask_for
 from imgen_desktop.core.enhance import EnhanceOptions, ModelChoice
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.ui.enhance import files
@@ -341,8 +342,9 @@ class EnhanceCanvas(files.FilesMixin, ActionsMixin, QWidget):
         if s.model is None:
             s.error("Choose a model first (none is available yet).", "apply")
             return False
-        if s.model.needs_mask:
-            s.error("Inpainting needs a painted area on each photo: open the photos one at a time.", "apply")
+        if s.model.needs_mask and not any(mask_for(p) for p in s.batch_paths()):
+            s.error("Inpainting a batch needs each photo's mask beside it (photo.mask.png, white = fill); "
+                    "or open the photos one at a time and paint the area.", "apply")
             return False
         options = self._options()
         if options is None:

@@ -71,6 +71,10 @@ class FilesMixin:
                 found += [str(f) for f in find_images(p)]
             else:
                 found.append(str(p))
+        if len(found) > 1:  # inpaint masks (a.mask.png beside a.png) are never photos of a batch (core.batch)
+            from imgen_desktop.core.batch import is_mask_file
+
+            found = [f for f in found if not is_mask_file(f)]
         if not found:
             self.state.error("No images found" + (" in that folder." if folder_given else "."), "load")
             return
