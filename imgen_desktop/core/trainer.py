@@ -233,6 +233,7 @@ def train(config: TrainConfig, on_event: EventCallback, token: ControlToken | No
         return run.fail(f"training failed at step {run.step}: {type(exc).__name__}: {exc}")
     finally:
         run.release()
+        run.dist.close()  # torchrun: after the failure path's collectives (see _Run._abandon)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
@@ -289,7 +290,6 @@ class _Run:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
-        self.dist.close()
 
     # --- torchrun hooks (core.distributed; no-ops in one process) --------------------------------
     def _prepare_shared(self) -> dict | None:
