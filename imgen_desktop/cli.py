@@ -7,7 +7,9 @@ handlers so ``imgen --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from typing import Sequence
 
 from imgen_desktop import __version__
@@ -191,11 +193,16 @@ def _cmd_train(args) -> int:
     from imgen_desktop.core.events import CheckpointSaved, Failed, Finished, Health, Log, Metrics, Progress
     from imgen_desktop.core.health import format_warning
 
+    from imgen_desktop.core.distributed import under_torchrun
+
     config = _train_config(args)
     token = ControlToken()
     bar = None
     losses: dict[str, float] = {}
-    quiet = args.quiet
+    # torchrun: rank 0 reports; the other processes print only warnings, a failure or their last line
+    distributed = under_torchrun()
+    rank = int(os.environ.get("RANK", "0")) if distributed else 0
+    quiet = args.quiet or rank > 0
 
     def write(line: str, err: bool = False) -> None:
         stream = sys.stderr if err else sys.stdout
@@ -228,7 +235,7 @@ def _cmd_train(args) -> int:
             elif not quiet:
                 write(f"{event.key}: back to ok at step {event.step}")
         elif isinstance(event, Log):
-            if event.level == "error":
+            if event.level == "error" or (rank > 0 and event.level != "warning"):
                 return  # tracebacks: the Failed line says what happened
             if event.level == "warning":
                 write(f"warning: {event.message}", err=True)
@@ -243,11 +250,22 @@ def _cmd_train(args) -> int:
         how = "Ctrl+C" if name == "SIGINT" else name
         write(f"stopping ({how}): saving the checkpoint and the model (Ctrl+C again to abort)", err=True)
 
+    first_signal: list[float] = []
+
+    def on_first_signal(name: str) -> None:
+        first_signal.append(time.monotonic())
+        if rank == 0:
+            on_stop(name)
+
     def abort() -> None:
+        # under torchrun one Ctrl+C reaches each process twice (from the terminal, and forwarded
+        # by torchrun): a repeat within 2 s is that copy, not a second Ctrl+C
+        if distributed and first_signal and time.monotonic() - first_signal[0] < 2.0:
+            return
         raise KeyboardInterrupt
 
     # SIGINT (Ctrl+C), SIGTERM (kill, a scheduler) and SIGHUP (the terminal closed) all stop and save
-    previous = stop_on_signals(token, on_stop, abort)
+    previous = stop_on_signals(token, on_first_signal, abort)
     from imgen_desktop.core.trainer import train
 
     try:
@@ -257,9 +275,14 @@ def _cmd_train(args) -> int:
         if bar is not None:
             bar.close()
     if isinstance(result, Failed):
-        print(f"imgen: error: {result.message}", file=sys.stderr)
+        where = f" (process {rank})" if rank else ""
+        print(f"imgen: error{where}: {result.message}", file=sys.stderr)
         return 1
     assert isinstance(result, Finished)
+    if rank > 0:
+        how = "stopped" if result.stopped_early else "finished"
+        print(f"process {rank}: {how} at step {result.step} (rank 0 saved the run and the model)", flush=True)
+        return 0
     elapsed = _format_duration(float(result.summary.get("elapsed_s", 0.0)))
     loss_text = ", ".join(f"{k} {v:.4g}" for k, v in result.summary.items() if k.startswith("loss.") and isinstance(v, float))
     if result.stopped_early:

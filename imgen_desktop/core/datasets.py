@@ -334,6 +334,7 @@ class ImageDataset:
             self._pictures = None
         self._perm = None
         self._pos = 0
+        self._shard = None  # (rank, world_size, generator) under torchrun: see shard()
         # handwriting is not mirror-symmetric: no random flips for the digits
         self.flip = self.spec.strip().lower() not in NO_FLIP
 
@@ -341,13 +342,34 @@ class ImageDataset:
         return self.count
 
     # --- batches --------------------------------------------------------------------------
+    def shard(self, rank: int, world_size: int, seed: int) -> None:
+        """Distributed sampling (torchrun): whole-picture ("fixed") datasets draw one permutation
+        per epoch from a generator seeded by ``seed`` (the same on every process) and this
+        process takes positions ``rank, rank + world_size, …`` of it, all processes the same
+        count, so within an epoch the processes' pictures are disjoint. Random crops
+        ("patches") keep drawing from the process's own (seed, rank) stream."""
+        import torch
+
+        self._shard = (int(rank), int(world_size), torch.Generator().manual_seed(int(seed)))
+        self._perm, self._pos = None, 0
+
+    def _new_perm(self):
+        import torch
+
+        if self._shard is None:
+            return torch.randperm(self.count)
+        rank, world, gen = self._shard
+        perm = torch.randperm(self.count, generator=gen)
+        per = max(1, self.count // world)  # the same on every process: the permutations stay in step
+        return perm[(rank + world * torch.arange(per)) % self.count]
+
     def _indices(self, n: int):
         import torch
 
         out = []
         while len(out) < n:
             if self._perm is None or self._pos >= len(self._perm):
-                self._perm = torch.randperm(self.count)
+                self._perm = self._new_perm()
                 self._pos = 0
             take = self._perm[self._pos : self._pos + n - len(out)]
             self._pos += len(take)
@@ -396,14 +418,14 @@ class ImageDataset:
         import torch
 
         state = torch.get_rng_state()
-        perm, pos = self._perm, self._pos
+        perm, pos, shard = self._perm, self._pos, self._shard
         try:
             torch.manual_seed(seed)
-            self._perm, self._pos = None, 0
+            self._perm, self._pos, self._shard = None, 0, None
             batch = self.batch_uint8(min(n, self.count) if self._cache is not None else n, flip=False)
         finally:
             torch.set_rng_state(state)
-            self._perm, self._pos = perm, pos
+            self._perm, self._pos, self._shard = perm, pos, shard
         return self.to_device(batch, device)
 
     def info(self) -> str:

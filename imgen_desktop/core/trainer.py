@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from imgen_desktop.core import paths
+from imgen_desktop.core import distributed, paths
 from imgen_desktop.core.atomic import atomic_path, write_text_atomic
 from imgen_desktop.core.config import TrainConfig
 from imgen_desktop.core.control import ControlToken
@@ -233,6 +233,7 @@ def train(config: TrainConfig, on_event: EventCallback, token: ControlToken | No
         return run.fail(f"training failed at step {run.step}: {type(exc).__name__}: {exc}")
     finally:
         run.release()
+        run.dist.close()  # torchrun: after the failure path's collectives (see _Run._abandon)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
@@ -282,11 +283,59 @@ class _Run:
         self.dir: Path | None = None
         self.last_checkpoint_step: int | None = None
         self.lock: RunLock | None = None
+        self.dist: distributed.Single = distributed.SINGLE  # torchrun: see the hooks below
+        self._dist_phase = 0
 
     def release(self) -> None:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+    # --- torchrun hooks (core.distributed; no-ops in one process) --------------------------------
+    def _prepare_shared(self) -> dict | None:
+        """Rank 0 prepares (creates, locks) the run folder and tells the others the run's name;
+        they only read it (a resume loads the same checkpoint on every process)."""
+        if self.dist.is_main:
+            state = self._prepare_run_folder()
+            self.dist.broadcast_text(self.config.name)
+            self._dist_phase = 1
+            return state
+        name = self.dist.broadcast_text("")
+        self._dist_phase = 1
+        if not name:
+            raise ImgenError("rank 0 could not start the run (see its message)")
+        self.config.name = name
+        return self._prepare_run_folder()
+
+    def _join_processes(self, recipe, dataset, amp) -> None:
+        """Every process ready at the same step: same weights, gradients averaged from now on,
+        each process its own data stream (see core.distributed's module text)."""
+        d = self.dist
+        if not d.active:
+            return
+        self._dist_phase = 2
+        if not d.all_ok(True):
+            raise ImgenError("another process of this distributed run could not start (see its message)")
+        if not d.same_value(self.step):
+            raise ImgenError(f"the processes resumed at different steps (this one at {self.step}); "
+                             "every process must read the same run folder")
+        d.broadcast_networks(recipe.networks())
+        amp.grad_sync = d.sync_gradients
+        _seed_everything(distributed.stream_seed(self.config.seed, self.step, d.rank))
+        dataset.shard(d.rank, d.world_size, distributed.stream_seed(self.config.seed, self.step, None))
+
+    def _abandon(self) -> None:
+        """A process that fails during set-up still takes part in the set-up collectives, so the
+        others fail with one clear line instead of waiting for it."""
+        if not self.dist.active or self._dist_phase >= 2:
+            return
+        try:
+            if self._dist_phase == 0:
+                self.dist.broadcast_text("")
+            self._dist_phase = 2
+            self.dist.all_ok(False)
+        except Exception:  # noqa: BLE001 - the group is gone: the launcher ends the others
+            pass
 
     def kept_note(self) -> str:
         if self.last_checkpoint_step is not None:
@@ -301,6 +350,7 @@ class _Run:
         self.emit(Log(message, level))
 
     def fail(self, message: str) -> Failed:
+        self._abandon()
         event = Failed(self.step, message, str(self.dir or ""))
         self.emit(event)
         return event
@@ -313,6 +363,8 @@ class _Run:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ImgenError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
+        if not self.dist.is_main:
+            return  # torchrun: rank 0 holds the lock
         self.lock = RunLock(folder, self.config.name).acquire()
 
     def _prepare_run_folder(self) -> dict | None:
@@ -354,6 +406,9 @@ class _Run:
         if not cfg.name:
             cfg.name = auto_name(cfg)
         folder = run_dir(cfg.name)
+        if not self.dist.is_main:
+            self.dir = folder  # torchrun: rank 0 created it (and wrote nothing there yet)
+            return None
 
         def refuse_existing() -> None:
             if has_checkpoint(cfg.name) or (folder / METRICS).is_file():
@@ -377,11 +432,15 @@ class _Run:
         from imgen_desktop.core.health import HealthMonitor
         from imgen_desktop.core.models.base import Amp
 
+        self.dist = distributed.setup()
+        if self.dist.active:
+            self.log(f"distributed run: process {self.dist.rank} of {self.dist.world_size} ({self.dist.backend}), "
+                     f"{self.dist.describe_batch(self.config.batch_size)}; rank 0 writes the run and the model")
         self.config.validate()
-        state = self._prepare_run_folder()
+        state = self._prepare_shared()
         cfg = self.config
         cfg.validate()  # a resumed run's own fields too
-        device = resolve_device(cfg.device)
+        device = self.dist.place(resolve_device(cfg.device), cfg.device)
         self.device_name = str(device)
         if device.type == "cpu":
             # a diverging run fills tensors with denormal floats, which are 5-10x slower on CPUs
@@ -398,9 +457,10 @@ class _Run:
         amp = Amp(device, cfg.amp, cfg.precision)
         recipe = arch.recipe(cfg, channels, device, amp)
         self.recipe = recipe
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "samples").mkdir(exist_ok=True)
-        write_text_atomic(self.dir / CONFIG, cfg.to_json())
+        if self.dist.is_main:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "samples").mkdir(exist_ok=True)
+            write_text_atomic(self.dir / CONFIG, cfg.to_json())
 
         elapsed_before = 0.0
         if state is not None:
@@ -432,8 +492,10 @@ class _Run:
             self.log(f"resumed {cfg.name} at step {self.step}")
         else:
             self._truncate_metrics(0)
+        self._join_processes(recipe, dataset, amp)
         amp_note = f", mixed precision {str(amp.dtype).replace('torch.', '')}" if amp.enabled else ""
-        self.log(f"training {cfg.family.upper()} {cfg.task} on {device}{amp_note}: {cfg.steps} steps, batch {cfg.batch_size}, run folder {self.dir}")
+        self.log(f"training {cfg.family.upper()} {cfg.task} on {device}{amp_note}: {cfg.steps} steps, "
+                 f"{self.dist.describe_batch(cfg.batch_size)}, run folder {self.dir}")
         return self._loop(recipe, dataset, device, elapsed_before, HealthMonitor(cfg.family))
 
     # --- the loop ---------------------------------------------------------------------------
@@ -457,7 +519,7 @@ class _Run:
         start_step = self.step
         self._emit_progress(total, elapsed_before, None, 0.0)
         while self.step < total:
-            if self.token.checkpoint():
+            if self.dist.any(self.token.checkpoint()):  # torchrun: a stop on any process stops all
                 stopped = True
                 break
             t0 = time.perf_counter()
@@ -475,14 +537,14 @@ class _Run:
             line: dict[str, float] = {}
             checkpoint_now = bool(cfg.checkpoint_every) and self.step % cfg.checkpoint_every == 0 and self.step < total
             if self.step % log_every == 0 or self.step == total or checkpoint_now:
-                line.update(_read_means(acc, acc_n))
+                line.update(self.dist.average(_read_means(acc, acc_n)))  # torchrun: mean over processes
                 acc.clear()
                 acc_n = 0
                 bad = [k for k, v in line.items() if k.startswith("loss") and not math.isfinite(v)]
                 if bad:
                     return self._non_finite(f"{bad[0]} became {line[bad[0]]}")
             sample_now = bool(cfg.sample_every) and self.step % cfg.sample_every == 0
-            if self.token.take_sample_request() or sample_now or self.step == total:
+            if self.dist.is_main and (self.token.take_sample_request() or sample_now or self.step == total):
                 line.update(self._sample_and_diagnose(recipe, diag_batch, monitor))
                 last_sampled = self.step
             if line:
@@ -496,8 +558,9 @@ class _Run:
             if now - last_progress >= _PROGRESS_INTERVAL_S or self.step == total:
                 last_progress = now
                 per_step = sum(durations) / len(durations)
-                self._emit_progress(total, elapsed_before + active, per_step * (total - self.step), cfg.batch_size / per_step if per_step > 0 else 0.0)
-        if stopped and last_sampled != self.step and self.step > start_step:
+                ips = cfg.batch_size * self.dist.world_size / per_step if per_step > 0 else 0.0
+                self._emit_progress(total, elapsed_before + active, per_step * (total - self.step), ips)
+        if stopped and last_sampled != self.step and self.step > start_step and self.dist.is_main:
             line = self._sample_and_diagnose(recipe, diag_batch, monitor)
             self._write_metrics(line, elapsed_before + active)
         if self.step > start_step or self.last_checkpoint_step != self.step:
@@ -543,15 +606,16 @@ class _Run:
 
     def _write_metrics(self, values: dict[str, float], elapsed: float) -> None:
         row = {"step": self.step, "time": round(elapsed, 3), **{k: _json_float(v) for k, v in values.items()}}
-        with open(self.dir / METRICS, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row) + "\n")
+        if self.dist.is_main:
+            with open(self.dir / METRICS, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row) + "\n")
         self.emit(Metrics(self.step, dict(values)))
         self._last_metrics = {**getattr(self, "_last_metrics", {}), **values}
 
     def _truncate_metrics(self, step: int) -> None:
         """Keep only the lines up to ``step`` so a resumed curve continues without duplicates."""
         path = self.dir / METRICS
-        if not path.is_file():
+        if not path.is_file() or not self.dist.is_main:
             return
         rows = [r for r in load_metrics(self.config.name) if int(r["step"]) <= step]
         write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
@@ -574,6 +638,9 @@ class _Run:
             self._check_weights(recipe)
         except _NonFinite as exc:  # never overwrite the last good checkpoint with broken weights
             raise TrainingError(self._non_finite_message(exc.what)) from None
+        if not self.dist.is_main:  # torchrun: rank 0 saves the (identical) state once
+            self.last_checkpoint_step = self.step
+            return
         state = {
             "version": CHECKPOINT_VERSION,
             "step": self.step,
@@ -629,10 +696,14 @@ class _Run:
             "train_time_s": round(elapsed, 1),
         }
         store = ModelStore()
-        info = store.save(cfg.name, {k: v for k, v in net.state_dict().items()}, meta)
         how = "stopped" if stopped else "finished"
-        self.log(f"{how} at step {self.step}; model saved to {info.path}")
-        event = Finished(self.step, cfg.name, str(info.path), str(self.dir), stopped, {"elapsed_s": elapsed, **summary})
+        if self.dist.is_main:
+            path = store.save(cfg.name, {k: v for k, v in net.state_dict().items()}, meta).path
+            self.log(f"{how} at step {self.step}; model saved to {path}")
+        else:  # torchrun: rank 0 saves the model
+            path = store.path_for(cfg.name)
+            self.log(f"{how} at step {self.step}; rank 0 saves the model")
+        event = Finished(self.step, cfg.name, str(path), str(self.dir), stopped, {"elapsed_s": elapsed, **summary})
         self.emit(event)
         return event
 

@@ -31,6 +31,8 @@ class Amp:
         self.enabled = self.enabled and device.type in ("cuda", "cpu")
         self.dtype = None
         self.scaler = None
+        # torchrun: core.distributed averages the gradients over the processes here (else None)
+        self.grad_sync = None
         if self.enabled and precision == "bf16":
             self.dtype = torch.bfloat16
         elif self.enabled:
@@ -64,9 +66,12 @@ class Amp:
         optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward(retain_graph=retain_graph)
-            self.scaler.unscale_(optimizer)
         else:
             loss.backward(retain_graph=retain_graph)
+        if self.grad_sync is not None:  # before the unscale: every process sees the same inf/NaN
+            self.grad_sync(optimizer)
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
         if params is None:
             params = [p for g in optimizer.param_groups for p in g["params"]]
         grads = [p for p in params if p.grad is not None]
