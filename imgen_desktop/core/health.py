@@ -104,6 +104,7 @@ class Rule:
     families: tuple[str, ...] = ("gan", "vae", "rnn")
     min_step: int = 0  # ignore evaluations before this step (warm-up)
     patience: int = 2  # consecutive evaluations needed to get worse
+    calm: int = 1  # consecutive clearly better evaluations needed to get better
     optional: bool = False  # only some runs report it (the strip shows its light once it arrives)
     unit: str = ""  # shown after the value ("%")
 
@@ -222,7 +223,8 @@ RULES: tuple[Rule, ...] = (
                  "falling: the model memorises its training pictures (overfitting).",
             OK: "The validation loss follows the training loss: no sign of overfitting.",
         },
-        remedies=OVERFIT_REMEDIES, optional=True, unit="%",
+        # calm: a noisy validation loss touching a new low once is no recovery (it flickered)
+        remedies=OVERFIT_REMEDIES, optional=True, unit="%", calm=3,
     ),
     Rule(
         # Karras et al.'s r_v: 0 = held-out real pictures are scored like the training ones,
@@ -235,7 +237,7 @@ RULES: tuple[Rule, ...] = (
                  "memorised the training pictures (overfitting).",
             OK: "The discriminator scores held-out and training pictures alike: no sign of overfitting.",
         },
-        remedies=OVERFIT_REMEDIES, families=("gan",), optional=True, patience=3,
+        remedies=OVERFIT_REMEDIES, families=("gan",), optional=True, patience=3, calm=3,
     ),
 )
 
@@ -302,6 +304,7 @@ def rules_for(family: str, optional: bool = True) -> list[Rule]:
 class _Track:
     state: str = OK
     worse_count: int = 0
+    better_count: int = 0
     value: float = float("nan")
 
 
@@ -334,10 +337,14 @@ class HealthMonitor:
             else:
                 track.worse_count = 0
                 if _RANK[raw] < _RANK[track.state] and rule.improved_past_margin(value, track.state):
-                    new = raw
+                    track.better_count += 1
+                    if track.better_count >= rule.calm:
+                        new = raw
+                else:
+                    track.better_count = 0
             if new != track.state:
                 track.state = new
-                track.worse_count = 0
+                track.worse_count = track.better_count = 0
                 events.append(
                     Health(step, rule.key, new, value, rule.explanation[new], rule.remedies if new != OK else ())
                 )

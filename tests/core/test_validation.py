@@ -195,5 +195,8 @@ def test_the_overfit_rule_warns_after_two_evaluations_and_recovers():
     (warn,) = monitor.update(30, {"health.overfit": 6.0})
     assert warn.state == "warn" and warn.key == "health.overfit"
     assert "stop earlier" in health.format_warning(warn)
-    (ok,) = monitor.update(40, {"health.overfit": 0.0})
+    assert monitor.update(40, {"health.overfit": 0.0}) == []  # one new low is no recovery yet
+    assert monitor.update(50, {"health.overfit": 4.0}) == []
+    assert monitor.update(60, {"health.overfit": 0.0}) == [] and monitor.update(70, {"health.overfit": 1.0}) == []
+    (ok,) = monitor.update(80, {"health.overfit": 0.0})
     assert ok.state == "ok"
