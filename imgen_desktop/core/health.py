@@ -261,15 +261,26 @@ class OverfitWatch:
     ``val.train`` (the same loss on as many training pictures) is below its value at that
     lowest point: a validation loss that rises with the training loss is a training problem
     (divergence, a GAN's tug of war), not overfitting.
+
+    Both are first smoothed over the evaluations (an EMA, weight ``smoothing`` on the past):
+    on a few held-out pictures the raw loss wobbles by a few percent, and a lowest point that
+    is one lucky wobble made the light flicker on a flat validation curve.
     """
 
     best_val: float = math.inf
     best_train: float = math.nan
     best_step: int = -1
+    smoothing: float = 0.5
+    _val: float = math.nan
+    _train: float = math.nan
 
     def update(self, step: int, val: float, train: float) -> dict[str, float]:
         if not (math.isfinite(val) and math.isfinite(train)):
             return {}
+        if math.isfinite(self._val) and self.smoothing > 0:
+            a = self.smoothing
+            val, train = a * self._val + (1 - a) * float(val), a * self._train + (1 - a) * float(train)
+        self._val, self._train = val, train = float(val), float(train)
         if val < self.best_val:
             self.best_val, self.best_train, self.best_step = float(val), float(train), int(step)
             return {"health.overfit": 0.0}

@@ -29,7 +29,7 @@ def test_a_run_with_a_split_draws_the_validation_curve_and_warns_of_overfitting(
     family = panel.findChild(QComboBox, "familyCombo")
     family.setCurrentIndex(family.findData("vae"))
     panel.findChild(QLineEdit, "datasetEdit").setText(_digits(tmp_path / "eight", 8))
-    for key, value in dict(image_size=8, batch_size=16, steps=80, sample_every=10, checkpoint_every=0, kl_warmup=0,
+    for key, value in dict(image_size=8, batch_size=16, steps=100, sample_every=10, checkpoint_every=0, kl_warmup=0,
                            width=32, latent_dim=16, lr=0.01).items():
         panel.fields[key].put(value)
     share = panel.findChild(QDoubleSpinBox, "val_splitEdit")
@@ -43,7 +43,7 @@ def test_a_run_with_a_split_draws_the_validation_curve_and_warns_of_overfitting(
     with qtbot.waitSignal(panel.sigRunEnded, timeout=240_000):
         qtbot.mouseClick(panel.findChild(QPushButton, "startButton"), Qt.MouseButton.LeftButton)
     plot = panel.loss_plot
-    assert plot.point_count("val.loss") == 8 and plot.point_count("val.train") == 8
+    assert plot.point_count("val.loss") == 10 and plot.point_count("val.train") == 10
     legend = [label.text for _sample, label in plot.legend.items]
     assert "Validation (held-out)" in legend and "Training, same measure" in legend
     assert plot.curves["val.train"].opts["pen"].style() == Qt.PenStyle.DashLine
