@@ -45,6 +45,9 @@ def _add_train_options(p) -> None:
     p.add_argument("--name", default=None, help="run and model name")
     p.add_argument("--resume", default=None, metavar="NAME", help="continue the run NAME")
     p.add_argument("--channels", type=int, choices=[1, 3], default=None, help="force grayscale (1) or RGB (3)")
+    p.add_argument("--val-split", type=float, default=None, metavar="SHARE",
+                   help="hold this share of the pictures out (0-0.5, e.g. 0.05) for a validation loss at "
+                        "sample time (val.loss); default 0 = off; a resumed run keeps its split")
     # remedies and family options (see the training health guide)
     p.add_argument("--loss", dest="gan_loss", choices=GAN_LOSS_CHOICES, default=None,
                    help="GAN loss (relativistic: enhancement tasks only)")
@@ -141,7 +144,7 @@ def _cmd_devices(args) -> int:
 _TRAIN_FLAGS = (
     "scale", "data", "image_size", "batch_size", "steps", "lr", "seed", "sample_every", "checkpoint_every",
     "channels", "gan_loss", "spectral_norm", "augment", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
-    "clip_grad", "rnn_steps", "precision",
+    "clip_grad", "rnn_steps", "precision", "val_split",
 )
 
 
@@ -284,7 +287,8 @@ def _cmd_train(args) -> int:
         print(f"process {rank}: {how} at step {result.step} (rank 0 saved the run and the model)", flush=True)
         return 0
     elapsed = _format_duration(float(result.summary.get("elapsed_s", 0.0)))
-    loss_text = ", ".join(f"{k} {v:.4g}" for k, v in result.summary.items() if k.startswith("loss.") and isinstance(v, float))
+    loss_text = ", ".join(f"{k} {v:.4g}" for k, v in result.summary.items()
+                          if (k.startswith("loss.") or k == "val.loss") and isinstance(v, float))
     if result.stopped_early:
         print(f"stopped at step {result.step}, saved: model {result.model_path}; run {result.run_dir} (resume with --resume {result.model_name})")
     else:
@@ -553,6 +557,19 @@ def _check_run_name(name: str) -> None:
     run_dir(name)  # the one validator: no separators, '..', absolute paths or links out of runs/
 
 
+def _split_text(folder) -> str:
+    from imgen_desktop.core.datasets import load_split
+    from imgen_desktop.core.errors import ImgenError
+
+    try:
+        split = load_split(folder)
+    except ImgenError as exc:
+        return str(exc)
+    if split is None:
+        return "off (no pictures held out)"
+    return f"{len(split.held_out)} of {split.count} picture(s) held out ({split.share:.0%}), curve val.loss"
+
+
 def _show_run(name: str) -> int:
     from imgen_desktop.core import runs
     from imgen_desktop.core.errors import ImgenError
@@ -573,6 +590,7 @@ def _show_run(name: str) -> int:
     rows.append(("training time", _format_duration(r.train_time_s)))
     rows.append(("dates", f"started {_date(r.created)}, last written {_date(r.updated)}"))
     rows.append(("model", r.model_path or "not exported yet"))
+    rows.append(("validation", _split_text(runs.run_folder(name))))
     grids = runs.sample_grids(name, "samples")
     kinds = sorted({g.kind for g in runs.sample_grids(name)} - {"samples"})
     if grids:
@@ -590,7 +608,8 @@ def _show_run(name: str) -> int:
         print("\nlast values")
         labels = {k: f"{runs.metric_label(k)} ({k})" for k, _ in last}
         lw = max(len(t) for t in labels.values())
-        order = sorted(last, key=lambda kv: (not kv[0].startswith("loss."), not kv[0].startswith("health."), kv[0]))
+        order = sorted(last, key=lambda kv: (not kv[0].startswith("loss."), not kv[0].startswith("val."),
+                                             not kv[0].startswith("health."), kv[0]))
         for key, (step, value) in order:
             print(f"  {labels[key]:<{lw}}  {value:>10.4g}  at step {step:,}")
     if not r.problem or r.family:

@@ -70,6 +70,7 @@ TRAIN_BOUNDS: dict[str, Bound] = {
     "rnn_hidden": Bound(1, 4096),
     "clip_grad": Bound(0, 1e6, whole=False),
     "noise_sigma": Bound(0, 255, whole=False),
+    "val_split": Bound(0, 0.5, whole=False),
 }
 EXTRA_BOUNDS: dict[str, Bound] = {"blocks": Bound(0, 64), "dec_blocks": Bound(0, 64), "gp_weight": Bound(0, 1e6, whole=False)}
 GENERATE_BOUNDS: dict[str, Bound] = {"n": Bound(1, 4096), "seed": Bound(0, MAX_SEED)}
@@ -106,6 +107,9 @@ class TrainConfig:
     name: str = ""
     amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 + scaler)
     precision: str = "auto"  # auto (AMP on CUDA, fp32 on CPU) | fp32 | bf16 (autocast, CPU or CUDA; opt-in, see benchmarks)
+    # share of the pictures held out for a validation loss at sample time (0 = off, the default:
+    # a run trains on every picture the user gave unless asked otherwise; at most half)
+    val_split: float = 0.0
     # --- GAN ---
     z_dim: int = 100
     width: int = 64  # base channel width of the networks (all families)

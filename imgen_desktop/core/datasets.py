@@ -130,8 +130,11 @@ def _limit_pixels(img: np.ndarray, max_pixels: int | None) -> np.ndarray:
     return _resize(img, max(1, round(w * scale)), max(1, round(h * scale)))
 
 
-def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: bool = False) -> tuple[str, list[np.ndarray], list[str]]:
-    """``(display name, pictures, skipped file names)``.
+def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: bool = False) -> tuple[str, list[np.ndarray], list[str], list[str]]:
+    """``(display name, pictures, skipped file names, picture ids)``.
+
+    A picture's id names it for the validation split: its path relative to the folder
+    (``"a/b.png"``), or ``"#12"`` for the 13th picture of a built-in set.
 
     With ``min_side`` > 0, big folder pictures are downscaled while reading so the whole set
     fits :data:`CACHE_BUDGET_BYTES` (never below about ``min_side`` on the shorter side);
@@ -142,13 +145,14 @@ def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: 
         raise DatasetError("no dataset given: choose a folder of pictures or builtin:digits / builtin:faces / builtin:photos")
     if spec.startswith("builtin:"):
         name = spec.split(":", 1)[1].strip().lower()
-        return spec, _builtin_arrays(name), []
+        arrays = _builtin_arrays(name)
+        return spec, arrays, [], [f"#{i}" for i in range(len(arrays))]
     folder, files = _folder_files(spec)
     max_pixels = None
     if min_side and files:
         floor = 4 * min_side * min_side
         max_pixels = floor if tight else max(CACHE_BUDGET_BYTES // (3 * len(files)), floor)
-    pictures, skipped = [], []
+    pictures, skipped, ids = [], [], []
     for path in files:
         try:
             img = load_picture(path)
@@ -156,6 +160,7 @@ def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: 
                 raise ValueError("empty picture")
             _check_shape(img.shape[1], img.shape[0], path)
             pictures.append(_limit_pixels(img, max_pixels))
+            ids.append(_picture_id(folder, path))
         except Exception as exc:  # noqa: BLE001 - any decoder error means "skip this file"
             skipped.append(_skip_text(path, exc))
     if skipped and log is not None:
@@ -163,7 +168,14 @@ def _read_source(spec: str, log: LogFn | None = None, min_side: int = 0, tight: 
         log(f"skipped {len(skipped)} file(s) in {folder} that cannot be used: {shown}")
     if not pictures:
         _raise_nothing_usable(folder, skipped)
-    return str(folder), pictures, skipped
+    return str(folder), pictures, skipped, ids
+
+
+def _picture_id(folder: Path, path: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _folder_files(spec: str) -> tuple[Path, list[Path]]:
@@ -262,7 +274,7 @@ def describe(spec: str, max_thumbs: int = 8) -> DatasetInfo:
     """
     spec = (spec or "").strip()
     if spec.startswith("builtin:"):
-        name, pictures, skipped = _read_source(spec)
+        name, pictures, skipped, _ids = _read_source(spec)
         channels = 1 if all(_is_gray(p) for p in pictures) else 3
         thumbs = [_thumbnail(p) for p in pictures[:max_thumbs]]
         return DatasetInfo(name=name, count=len(pictures), channels=channels, skipped=len(skipped), thumbnails=thumbs, skipped_files=skipped[:20])
@@ -289,6 +301,96 @@ def describe(spec: str, max_thumbs: int = 8) -> DatasetInfo:
     return DatasetInfo(name=str(folder), count=count, channels=1 if gray else 3, skipped=len(skipped), thumbnails=thumbs, skipped_files=skipped[:20])
 
 
+# --- the validation split -----------------------------------------------------------------
+
+SPLIT_FILE = "split.json"  # in the run folder: which pictures a run holds out (kept on resume)
+MIN_SPLIT_PICTURES = 4  # with fewer pictures there is no validation split (training keeps them all)
+
+
+@dataclass
+class Split:
+    """The pictures held out of training: ``held_out`` ids (see :func:`_read_source`)."""
+
+    share: float
+    seed: int
+    count: int  # pictures in the dataset when the split was chosen
+    held_out: list[str]
+
+    def to_dict(self) -> dict:
+        return {"share": self.share, "seed": self.seed, "count": self.count, "held_out": list(self.held_out)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Split":
+        ids = data.get("held_out")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ValueError("held_out must be a list of picture ids")
+        return cls(float(data.get("share", 0.0)), int(data.get("seed", 0)), int(data.get("count", 0)), ids)
+
+
+def choose_held_out(ids: list[str], share: float, seed: int) -> list[str] | None:
+    """The ids to hold out: ``round(share * N)`` (at least 1) pictures drawn from ``seed``, in
+    the data's order; [] for share 0; None when the dataset is too small to spare any."""
+    n = len(ids)
+    if share <= 0:
+        return []
+    k = max(1, int(round(n * float(share))))
+    if n < MIN_SPLIT_PICTURES or n - k < 1:
+        return None
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(seed) >> 32, 0x5A17])  # independent of the training RNG
+    picked = np.sort(rng.permutation(n)[:k])
+    return [ids[int(i)] for i in picked]
+
+
+def plan_split(ids: list[str], share: float, seed: int, held_out: list[str] | None = None,
+               log: LogFn | None = None) -> Split | None:
+    """The split a run uses: the recorded one (``held_out``, on resume) or a new one; None = no split."""
+    if held_out is not None:  # resumed: the same pictures stay out; pictures added since train
+        known = set(ids)
+        kept = [i for i in held_out if i in known]
+        if len(kept) < len(held_out) and log is not None:
+            log(f"{len(held_out) - len(kept)} of the run's {len(held_out)} validation picture(s) are no longer in the dataset")
+        if not kept or len(kept) >= len(ids):
+            if log is not None:
+                log("validation is off for this run: none of its held-out pictures can be used")
+            return None
+        return Split(float(share), int(seed), len(ids), kept)
+    chosen = choose_held_out(ids, share, seed)
+    if chosen is None:
+        if log is not None:
+            log(f"validation is off: the dataset has only {len(ids)} picture(s); holding {share:.0%} out "
+                f"needs at least {MIN_SPLIT_PICTURES} and leaves training at least one")
+        return None
+    if not chosen:
+        return None
+    return Split(float(share), int(seed), len(ids), chosen)
+
+
+def save_split(folder: Path, split: Split | None) -> None:
+    """Record a run's split in its folder (atomically); no split: the file is removed."""
+    import json
+
+    from imgen_desktop.core.atomic import write_text_atomic
+
+    path = Path(folder) / SPLIT_FILE
+    if split is None:
+        path.unlink(missing_ok=True)
+        return
+    write_text_atomic(path, json.dumps(split.to_dict(), indent=1))
+
+
+def load_split(folder: Path) -> Split | None:
+    """The split recorded in a run folder; None when there is none; DatasetError when it is damaged."""
+    import json
+
+    path = Path(folder) / SPLIT_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Split.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
+        raise DatasetError(f"the run's {SPLIT_FILE} is damaged ({type(exc).__name__}); delete {path} to choose a new split") from None
+
+
 # --- the training dataset ----------------------------------------------------------------
 
 class ImageDataset:
@@ -298,22 +400,47 @@ class ImageDataset:
     tensor) or "patches" (random ``image_size`` crops of the larger pictures at each batch).
     """
 
-    def __init__(self, spec: str, image_size: int, task: str = "generate", channels: int = 0, log: LogFn | None = None) -> None:
-        import torch
-
+    def __init__(self, spec: str, image_size: int, task: str = "generate", channels: int = 0, log: LogFn | None = None,
+                 val_split: float = 0.0, seed: int = 0, held_out: list[str] | None = None) -> None:
+        """``val_split`` > 0 holds that share of the pictures out of training (chosen from ``seed``;
+        ``held_out``: the ids a resumed run recorded) into :attr:`validation`."""
         self.spec = spec
         self.image_size = int(image_size)
         self.task = task
         # generate: no need to keep more than 4x the training size; enhancement: a memory budget
         generate = task == "generate"
-        self.name, pictures, skipped = _read_source(spec, log, min_side=(2 if generate else 1) * self.image_size, tight=generate)
+        self.name, pictures, skipped, ids = _read_source(spec, log, min_side=(2 if generate else 1) * self.image_size, tight=generate)
         self.skipped = len(skipped)
-        self.count = len(pictures)
         data_channels = 1 if all(_is_gray(p) for p in pictures) else 3
         self.data_channels = data_channels
         self.channels = int(channels) if channels in (1, 3) else data_channels
+        # handwriting is not mirror-symmetric: no random flips for the digits
+        self.flip = self.spec.strip().lower() not in NO_FLIP
+        self.split = plan_split(ids, val_split, seed, held_out, log)
+        self.validation: ImageDataset | None = None
+        if self.split is not None:
+            held = set(self.split.held_out)
+            val = [p for i, p in zip(ids, pictures) if i in held]
+            pictures = [p for i, p in zip(ids, pictures) if i not in held]
+            self.validation = self._sibling(val)
+        self._setup(pictures)
+
+    def _sibling(self, pictures: list[np.ndarray]) -> "ImageDataset":
+        """A dataset of other pictures prepared the same way (the held-out validation pictures)."""
+        other = object.__new__(ImageDataset)
+        other.spec, other.image_size, other.task, other.name = self.spec, self.image_size, self.task, self.name
+        other.skipped, other.data_channels, other.channels, other.flip = 0, self.data_channels, self.channels, self.flip
+        other.split, other.validation = None, None
+        other._setup(pictures)
+        return other
+
+    def _setup(self, pictures: list[np.ndarray]) -> None:
+        import torch
+
+        self.count = len(pictures)
         pictures = [_convert_channels(p, self.channels) for p in pictures]
         size = self.image_size
+        task, spec = self.task, self.spec
         patches = task != "generate" or spec.strip().lower() == "builtin:photos"
         self.mode = "patches" if patches else "fixed"
         if patches:
@@ -335,8 +462,6 @@ class ImageDataset:
         self._perm = None
         self._pos = 0
         self._shard = None  # (rank, world_size, generator) under torchrun: see shard()
-        # handwriting is not mirror-symmetric: no random flips for the digits
-        self.flip = self.spec.strip().lower() not in NO_FLIP
 
     def __len__(self) -> int:
         return self.count
@@ -430,6 +555,8 @@ class ImageDataset:
 
     def info(self) -> str:
         what = f"{self.count} picture(s)"
+        if self.validation is not None:
+            what += f" + {self.validation.count} held out for validation"
         if self.skipped:
             what += f" ({self.skipped} unreadable skipped)"
         kind = "grayscale" if self.channels == 1 else "RGB"

@@ -130,5 +130,8 @@ PARAM_HELP: dict[str, str] = {
     "rnn_hidden": "RNN: size of the recurrent state.",
     "clip_grad": "Clip the gradient norm to this value (0 = off); guards against exploding gradients.",
     "noise_sigma": "Denoise: the strongest Gaussian noise (0-255 scale) seen in training.",
+    "val_split": "Keep this share of the pictures out of training (0 = off) and measure the loss on them each "
+                 "time samples are drawn: the validation curve. When it rises while the training loss falls, "
+                 "the model is overfitting (the Health strip says so). The same pictures stay out on resume.",
     "camera_noise": "Denoise: also train on realistic camera noise (signal-dependent).",
 }

@@ -104,7 +104,7 @@ def collect(names: list[str] | tuple[str, ...], keys: list[str] | None = None, x
         if not folder.is_dir():
             raise ImgenError(f"no run named {name!r} in {folder.parent}")
         curves = runs.read_curves(name, keys)
-        wanted = [k for k in (keys or sorted(curves)) if k in curves and (keys or k.startswith("loss."))]
+        wanted = [k for k in (keys or sorted(curves)) if k in curves and (keys or runs.is_loss_curve(k))]
         if not wanted:
             what = ", ".join(keys) if keys else "losses"
             data.notes.append(f"the run {name!r} has no recorded {what} yet; it is left out")
@@ -346,7 +346,7 @@ def render(data: PlotData, log: bool = False, size: tuple[int, int] = (1200, 700
         y_lo, y_hi, y_ticks = linear_ticks(float(ys.min()), float(ys.max()))
         ystep = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
         y_text = [format_tick(v, ystep) for v in y_ticks]
-    all_loss = all(k.startswith("loss.") for k in keys)
+    all_loss = all(runs.is_loss_curve(k) for k in keys)
     y_label = ("Loss" if all_loss else "Value") + (" (log scale)" if log else "")
 
     # --- layout -----------------------------------------------------------------------------

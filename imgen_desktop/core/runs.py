@@ -52,7 +52,23 @@ METRIC_LABELS: dict[str, str] = {
     "health.clip_fraction": "Share of steps clipped",
     "lr": "Learning rate",
     "psnr": "PSNR (dB)",
+    "val.loss": "Validation (held-out)",
+    "val.train": "Training, same measure",
+    "val.recon": "Validation reconstruction",
+    "val.psnr": "Validation PSNR (dB)",
+    "val.d_real": "Discriminator on held-out pictures",
+    "val.d_fake": "Discriminator on generated pictures (validation)",
+    "val.train_d_real": "Discriminator on training pictures (validation)",
+    "health.overfit": "Validation loss above its lowest (%)",
+    "health.d_overfit": "Discriminator overfitting (r_v)",
 }
+# the validation curves (core.validation) are drawn with the losses: same units, same axes
+VAL_CURVES = ("val.loss", "val.train")
+
+
+def is_loss_curve(key: str) -> bool:
+    """Whether a metric is drawn on the loss plot (a ``loss.*`` term or a validation curve)."""
+    return key.startswith("loss.") or key in VAL_CURVES
 
 
 def metric_label(key: str) -> str:
@@ -151,7 +167,7 @@ def read_run(name: str) -> RunSummary:
     finals: dict[str, float] = {}
     for row in reversed(rows):
         for key, value in row.items():
-            if key.startswith("loss.") and key not in finals and _finite(value) is not None:
+            if is_loss_curve(key) and key not in finals and _finite(value) is not None:
                 finals[key] = float(value)
     reached = int(rows[-1]["step"]) if rows else 0
     train_time = _finite(rows[-1].get("time")) if rows else None

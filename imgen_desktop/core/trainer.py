@@ -54,6 +54,7 @@ CHECKPOINT_VERSION = 1
 ARCH_FIELDS = (
     "family", "task", "scale", "data", "image_size", "channels", "z_dim", "width", "gan_loss", "spectral_norm",
     "ema", "latent_dim", "rnn_steps", "rnn_hidden",
+    "val_split",  # and the validation split: a resumed run never trains on its held-out pictures
 )
 _PROGRESS_INTERVAL_S = 0.2
 
@@ -446,7 +447,8 @@ class _Run:
             # a diverging run fills tensors with denormal floats, which are 5-10x slower on CPUs
             torch.set_flush_denormal(True)
         arch = registry.for_training(cfg.family, cfg.task)
-        dataset = ImageDataset(cfg.data, cfg.image_size, cfg.task, cfg.channels, log=lambda m: self.log(m, "warning"))
+        dataset = ImageDataset(cfg.data, cfg.image_size, cfg.task, cfg.channels, log=lambda m: self.log(m, "warning"),
+                               **self._split_options())
         self.dataset = dataset
         channels = dataset.channels
         if state is None:
@@ -461,6 +463,7 @@ class _Run:
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "samples").mkdir(exist_ok=True)
             write_text_atomic(self.dir / CONFIG, cfg.to_json())
+        self._record_split(dataset)
 
         elapsed_before = 0.0
         if state is not None:
@@ -509,6 +512,7 @@ class _Run:
         schedule = cfg.extra.get("lr_schedule") if isinstance(cfg.extra, dict) else None
         batches = dataset.batches(cfg.batch_size, device, flip=None if flip is None else bool(flip))
         diag_batch = dataset.fixed_batch(min(64, max(8, cfg.batch_size)), device, seed=cfg.seed + 1)
+        self._start_validation(dataset, device)
         acc: dict[str, Any] = {}  # running sums since the last metrics line (device tensors or floats)
         acc_n = 0
         durations: deque[float] = deque(maxlen=50)
@@ -581,6 +585,7 @@ class _Run:
                 n = min(n, 8)
             outputs = recipe.sample(n, seed, real=real[:n])
             values = {k: float(v) for k, v in (recipe.diagnostics(real, self.step) or {}).items()}
+            values.update(self._validate(recipe))
         finally:
             torch.set_rng_state(cpu_state)  # sampling must not change the training's random stream
         for kind, images in outputs.items():
@@ -592,6 +597,33 @@ class _Run:
         for event in monitor.update(self.step, values):
             self.emit(event)
         return values
+
+    # --- validation split (core.validation): small hooks, kept apart from the loop -----------
+    def _split_options(self) -> dict[str, Any]:
+        """The dataset's split options: a run that recorded its split keeps it (``--resume``)."""
+        from imgen_desktop.core.datasets import load_split
+
+        recorded = load_split(self.dir) if self.resume else None
+        return {"val_split": float(self.config.val_split), "seed": int(self.config.seed),
+                "held_out": recorded.held_out if recorded is not None else None}
+
+    def _record_split(self, dataset) -> None:
+        from imgen_desktop.core.datasets import save_split
+
+        if self.dist.is_main:  # rank 0 writes (torchrun)
+            save_split(self.dir, dataset.split)
+        self._validator = None
+
+    def _start_validation(self, dataset, device) -> None:
+        from imgen_desktop.core.validation import Validator
+
+        self._validator = Validator.for_dataset(dataset, device, self.config.seed)
+        if self._validator is not None and self.step > 0:
+            self._validator.replay(load_metrics(self.config.name))
+
+    def _validate(self, recipe) -> dict[str, float]:
+        validator = getattr(self, "_validator", None)
+        return validator.evaluate(recipe, self.step) if validator is not None else {}
 
     def _save_grid(self, images: np.ndarray, kind: str, columns: int) -> None:
         from PIL import Image
@@ -679,7 +711,7 @@ class _Run:
 
         cfg = self.config
         net, arch_id, arch_params = recipe.export()
-        summary = {k: _json_float(v) for k, v in getattr(self, "_last_metrics", {}).items() if k.startswith(("loss", "health"))}
+        summary = {k: _json_float(v) for k, v in getattr(self, "_last_metrics", {}).items() if k.startswith(("loss", "health", "val."))}
         meta = {
             "family": cfg.family,
             "task": cfg.task,

@@ -77,7 +77,8 @@ class HealthLight(QToolButton):
     def _refresh(self) -> None:
         colour = state_colour(self.state)
         short = self.rule.title.split(" (")[0]
-        self.setText(f"●  {short}: {_fmt(self.value)}")
+        unit = f" {self.rule.unit}" if self.rule.unit and self.value == self.value else ""
+        self.setText(f"●  {short}: {_fmt(self.value)}{unit}")
         if colour != self._colour:  # a new style sheet re-polishes the widget: only when the colour changes
             self._colour = colour
             self.setStyleSheet(
@@ -121,7 +122,11 @@ class HealthDetail(QDialog):
         self.state_label.setObjectName("healthState")
         self.state_label.setWordWrap(True)
         layout.addWidget(self.state_label)
-        options = health.remedies_for(family)
+        options = health.remedies_for(family, light.rule.key)
+        if light.rule.optional:  # its own remedies (overfitting: more data, augmentation, stop earlier)
+            advice = QLabel(f"<b>What helps</b> — {health.plain_remedies(light.rule.remedies)}.", self, wordWrap=True)
+            advice.setObjectName("healthAdvice")
+            layout.addWidget(advice)
         if options:
             layout.addWidget(QLabel("<b>Remedies</b> — for a new run, or to continue this run from its last "
                                     "checkpoint with the change:", self, wordWrap=True))
@@ -157,7 +162,8 @@ class HealthStrip(QWidget):
         self._title = QLabel("<b>Health</b>", self)
         self._title.setToolTip(
             "Live diagnostics of each family's known failure: GAN mode collapse, VAE posterior "
-            "collapse, RNN vanishing/exploding gradients."
+            "collapse, RNN vanishing/exploding gradients; and overfitting when the run holds "
+            "pictures out for validation."
         )
         self._layout.addWidget(self._title)
         self._layout.addStretch(1)
@@ -174,11 +180,27 @@ class HealthStrip(QWidget):
         self.clear()
         self.family = family
         self._monitor = health.HealthMonitor(family)
-        for rule in health.rules_for(family):
-            light = HealthLight(rule, self)
-            light.clicked.connect(lambda _=False, k=rule.key: self.show_detail(k))
-            self.lights[rule.key] = light
-            self._layout.insertWidget(self._layout.count() - 1, light)
+        for rule in health.rules_for(family, optional=False):
+            self._add_light(rule)
+
+    def _add_light(self, rule: health.Rule) -> HealthLight:
+        light = HealthLight(rule, self)
+        light.clicked.connect(lambda _=False, k=rule.key: self.show_detail(k))
+        self.lights[rule.key] = light
+        self._layout.insertWidget(self._layout.count() - 1, light)
+        return light
+
+    def _add_optional_lights(self, keys) -> None:
+        """Lights only some runs feed (overfitting, with a validation split) appear with their first value."""
+        for rule in health.rules_for(self.family):
+            if rule.optional and rule.key in keys and rule.key not in self.lights:
+                self._add_light(rule)
+
+    def _drop_optional_lights(self) -> None:
+        for key in [k for k, light in self.lights.items() if light.rule.optional]:
+            light = self.lights.pop(key)
+            light.setParent(None)
+            light.deleteLater()
 
     def clear(self) -> None:
         for light in self.lights.values():
@@ -193,6 +215,7 @@ class HealthStrip(QWidget):
         lights are kept (re-creating and re-styling them stalled the window when Start was pressed)."""
         self._history.clear()
         self._monitor = health.HealthMonitor(self.family)
+        self._drop_optional_lights()  # the next run may hold no pictures out
         for light in self.lights.values():
             light.reset()
 
@@ -200,6 +223,7 @@ class HealthStrip(QWidget):
         hv = {k: v for k, v in values.items() if k.startswith("health.")}
         if not hv:
             return
+        self._add_optional_lights(hv)
         for key, value in health.derived_values(hv).items():
             steps, vals = self._history.setdefault(key, ([], []))
             steps.append(int(step))

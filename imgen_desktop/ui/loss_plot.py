@@ -27,8 +27,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSlider, QWidget
 
 from imgen_desktop.ui.loss_overlays import OverlayMixin
+from imgen_desktop.core.runs import VAL_CURVES
 from imgen_desktop.ui.loss_series import (  # noqa: F401 (re-exported)
-    COLOUR_SLOTS, PlainAxis, Series, colour_index, curve_colour, nice_ceiling, run_colour,
+    COLOUR_SLOTS, CURVE_STYLES, CURVE_WIDTHS, PlainAxis, Series, colour_index, curve_colour, nice_ceiling, run_colour,
 )
 from imgen_desktop.ui.theme import colors, configure_plots, theme_notifier
 
@@ -39,7 +40,9 @@ DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.P
           Qt.PenStyle.DashDotDotLine)
 
 class LossPlot(OverlayMixin, pg.PlotWidget):
-    """The ``lossPlot``: x = step, one curve per ``loss.*`` metric, legend, EMA smoothing, log y."""
+    """The ``lossPlot``: x = step, one curve per ``loss.*`` metric and the validation curves
+    (``val.loss`` on held-out pictures, ``val.train`` the same loss on training pictures, dashed),
+    legend, EMA smoothing, log y."""
 
     sigCurveAdded = Signal(str)
     REFRESH_MS = 40  # ~25 Hz
@@ -126,16 +129,18 @@ class LossPlot(OverlayMixin, pg.PlotWidget):
         elif self.overlays:  # comparing: the live run is one run among others, in one colour too
             colour, style = run_colour(0), DASHES[sorted(self.series).index(cid) % len(DASHES)]
         else:
-            colour, style = curve_colour(cid), Qt.PenStyle.SolidLine
+            colour = curve_colour(cid)
+            style = Qt.PenStyle.DashLine if CURVE_STYLES.get(cid) == "dash" else Qt.PenStyle.SolidLine
         _series, curve, raw = self._items(cid)
-        curve.setPen(pg.mkPen(colour, width=1.5, style=style))
+        width = CURVE_WIDTHS.get(cid if not isinstance(cid, tuple) else cid[1], 1.5)
+        curve.setPen(pg.mkPen(colour, width=width, style=style))
         faint = QColor(colour)
         faint.setAlpha(70)
         raw.setPen(pg.mkPen(faint, width=1))
 
     # --- data in --------------------------------------------------------------------------
     def wants(self, key: str) -> bool:
-        return any(key.startswith(p) for p in self.prefixes)
+        return any(key.startswith(p) for p in self.prefixes) or ("loss." in self.prefixes and key in VAL_CURVES)
 
     def add_point(self, step: int, values: dict, time: float | None = None) -> None:
         """Buffer one step's metrics (cheap; drawing happens on the timer); ``time`` = training seconds."""

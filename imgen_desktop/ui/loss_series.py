@@ -11,8 +11,12 @@ import pyqtgraph as pg
 from imgen_desktop.ui.theme import colors
 
 # a fixed palette slot per known loss key (keys that appear together differ); others: a hash
+# the validation curves share the last slot (no training term uses it), the training side dashed
 COLOUR_SLOTS = {"loss.d": 0, "loss.g": 1, "loss.l1": 2, "loss.kl": 3, "loss.gp": 3, "loss.recon": 4, "loss.adv": 4,
-                "loss.total": 5, "loss.pixel": 6, "loss.pixel_first": 7, "loss.l2": 6, "loss.mse": 6}
+                "loss.total": 5, "loss.pixel": 6, "loss.pixel_first": 1, "loss.l2": 6, "loss.mse": 6,
+                "val.loss": 7, "val.train": 7}
+CURVE_STYLES = {"val.train": "dash"}  # live-run curves drawn other than solid
+CURVE_WIDTHS = {"val.loss": 2.5, "val.train": 2.0}  # the validation pair stands out from the terms
 
 
 def colour_index(key: str, n: int) -> int:

@@ -134,6 +134,17 @@ class Recipe:
         """``health.*`` metrics computed at sample time (not on the hot path)."""
         return {}
 
+    def validation(self, images: torch.Tensor) -> dict[str, float]:
+        """The family's loss on clean images in [-1, 1] that it may never have trained on
+        (held-out pictures), as ``{"loss": ..., <other names>: ...}``; {} = no such loss.
+
+        Called at sample time by the trainer, which runs it under ``no_grad`` with the global
+        random state forked and seeded (so the noise it draws is the same at every evaluation
+        and the training's random stream is untouched), on held-out pictures and on as many
+        training pictures: the two values are comparable, a widening gap is overfitting.
+        """
+        return {}
+
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
         """``(inference network, architecture id, architecture hyper-parameters)``."""
         raise NotImplementedError

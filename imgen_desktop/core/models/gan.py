@@ -262,6 +262,26 @@ class GanRecipe(Recipe):
         div = health.diversity_ratio(health.random_projection_features(fake), health.random_projection_features(real))
         return {"health.diversity": div, "health.d_real": float(d_real), "health.d_fake": float(d_fake)}
 
+    def validation(self, images: torch.Tensor) -> dict[str, float]:
+        """The discriminator's log-loss on real pictures, ``-log sigmoid(D(x))`` averaged (the
+        real half of the non-saturating D loss, whatever the training loss), and its mean raw
+        output. Compared between held-out and training pictures it is the usual GAN overfitting
+        signal (Karras et al. 2020, "Training GANs with limited data"): a D that memorises its
+        training set scores them as real while held-out real pictures drift towards "fake".
+        ``d_fake``: D's mean output on generated pictures (the live generator, seeded by the
+        trainer: the same pictures for the held-out and the training side)."""
+        was_training, g_training = self.D.training, self.G.training
+        self.D.eval()
+        self.G.eval()
+        try:
+            d = self.D(images.to(self.device).float()).float()
+            fake = self.G(torch.randn(images.shape[0], self.params["z_dim"], device=self.device))
+            d_fake = self.D(fake).float()
+            return {"loss": float(F.softplus(-d).mean()), "d_real": float(d.mean()), "d_fake": float(d_fake.mean())}
+        finally:
+            self.D.train(was_training)
+            self.G.train(g_training)
+
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
         return self.inference_net(), "gan.dcgan", dict(self.params)
 

@@ -482,6 +482,18 @@ class RestoreRecipe(Recipe):
     def diagnostics(self, real: torch.Tensor, step: int) -> dict[str, float]:
         return self.evaluate(real, seed=step)
 
+    def validation(self, images: torch.Tensor) -> dict[str, float]:
+        """The pixel loss (L1, inside the hole for inpaint) and PSNR of the output on crops made
+        with the evaluation degradation (plain bicubic for upscale), the same crops each time."""
+        was = self.net.training
+        self.net.eval()
+        try:
+            d = self.pair(images.to(self.device), torch.Generator().manual_seed(int(self.config.seed) + 101), plain=True)
+            out = self.run(d).float().clamp(0, 1)
+            return {"loss": float(self.l1(out, d)), "psnr": psnr(out, d["target"])}
+        finally:
+            self.net.train(was)
+
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
         return self.net, self.arch_id, dict(self.params)
 

@@ -234,6 +234,16 @@ class DrawRecipe(Recipe):
             out["health.grad_ratio"] = self.grad_ratio(real[:64])
         return out
 
+    def validation(self, images: torch.Tensor) -> dict[str, float]:
+        """DRAW's own loss (reconstruction + KL summed over the glimpses, per pixel-channel)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            total, recon, _kl = self.loss(images.to(self.device).float())
+            return {"loss": float(total), "recon": float(recon)}
+        finally:
+            self.model.train(was_training)
+
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
         gen = copy.deepcopy(self.model.generator).cpu().eval()
         params = {"size": gen.size, "channels": gen.channels, "z_dim": gen.z_dim, "hidden": gen.hidden,

@@ -235,6 +235,22 @@ class VaeRecipe(Recipe):
         finally:
             self.net.train(was_training)
 
+    def validation(self, images: torch.Tensor) -> dict[str, float]:
+        """The negative ELBO in nats per pixel-channel (reconstruction + the full KL, beta 1, no
+        warm-up or free bits: the bound itself, not the training objective of the moment)."""
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            x = images.to(self.device).float()
+            mu, logvar = self.net.encode(x)
+            mu, logvar = mu.float(), logvar.float()
+            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+            recon = bernoulli_nll(self.net.decode_logits(z), (x + 1.0) * 0.5)
+            kl = gaussian_kl(mu, logvar).sum(1).mean() / float(x[0].numel())
+            return {"loss": float(recon + kl), "recon": float(recon)}
+        finally:
+            self.net.train(was_training)
+
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
         net = copy.deepcopy(self.net).cpu().eval()
         params = {"size": net.size, "channels": net.channels, "latent_dim": net.latent_dim, "width": net.width}

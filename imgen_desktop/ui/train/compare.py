@@ -28,9 +28,10 @@ def compare_row(run: core_runs.RunSummary) -> list[str]:
 
 
 def read_loss_curves(name: str) -> dict[str, tuple]:
-    """A run's ``loss.*`` curves as plain numpy (steps, times, values) (runs in a worker thread)."""
+    """A run's loss curves (``loss.*`` and the validation curves) as plain numpy (steps, times,
+    values) (runs in a worker thread)."""
     curves = core_runs.read_curves(name)
-    return {k: (c.steps, c.times, c.values) for k, c in curves.items() if k.startswith("loss.")}
+    return {k: (c.steps, c.times, c.values) for k, c in curves.items() if core_runs.is_loss_curve(k)}
 
 
 def read_grids(name: str) -> list[tuple[int, str, str]]:

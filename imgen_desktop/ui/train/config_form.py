@@ -43,6 +43,8 @@ class Field:
             return w.isChecked()
         if kind == "choice":
             return w.currentData()
+        if kind == "percent":
+            return round(w.value() / 100.0, 4)
         return w.value()
 
     def put(self, value: Any) -> None:
@@ -65,6 +67,8 @@ class Field:
             w.setCurrentIndex(max(w.findData(value), 0))
         elif kind == "int":
             w.setValue(int(value))
+        elif kind == "percent":
+            w.setValue(float(value) * 100.0)
         else:
             w.setValue(float(value))
 
@@ -189,6 +193,14 @@ class ConfigForm(QWidget):
             w.setRange(int(spec.lo), int(spec.hi))
             w.setSingleStep(int(spec.step))
             w.setGroupSeparatorShown(spec.hi >= 10000)
+            w.valueChanged.connect(changed)
+        elif spec.kind == "percent":
+            w = QDoubleSpinBox()
+            w.setRange(spec.lo, spec.hi)
+            w.setDecimals(spec.decimals)
+            w.setSingleStep(spec.step)
+            w.setSuffix(" %")
+            w.setSpecialValueText("off")  # 0 %
             w.valueChanged.connect(changed)
         elif spec.kind == "float":
             w = QDoubleSpinBox()

@@ -43,7 +43,9 @@ class RemedyMixin:
             title = event.get("key", "")
         if state in ("warn", "bad"):
             family = self.worker.config.family if self.worker is not None else self.form_state.family
-            options = "; ".join(remedy_words(label).lower() for label, _ in health.remedies_for(family))
+            options = "; ".join(remedy_words(label).lower() for label, _ in health.remedies_for(family, event.get("key", "")))
+            if event.get("key") in ("health.overfit", "health.d_overfit"):  # its own advice, in words
+                options = health.plain_remedies(event.get("remedies", ()))
             self.log(f"{title}: {event.get('explanation', '')} Click its light above the plot for remedies"
                      + (f" ({options})." if options else "."), "warning")
         else:

@@ -27,7 +27,7 @@ from imgen_desktop.core.config import TrainConfig
 class FieldSpec:
     name: str
     label: str
-    kind: str  # int | float | text_float | bool | choice
+    kind: str  # int | float | percent (a 0-1 share shown as %) | text_float | bool | choice
     lo: float = 0
     hi: float = 0
     step: float = 1
@@ -52,6 +52,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("seed", "Seed", "int", 0, 2_147_483_647),
     FieldSpec("sample_every", "Samples every (steps)", "int", 0, 1_000_000, 50),
     FieldSpec("checkpoint_every", "Checkpoint every (steps)", "int", 0, 1_000_000, 100),
+    FieldSpec("val_split", "Hold out for validation", "percent", 0, 50, 5, 0),  # TrainConfig.val_split, as %
     FieldSpec("gan_loss", "GAN loss", "choice", choices=(("non-saturating", "nonsat"), ("hinge", "hinge"),
               ("WGAN-GP", "wgan-gp"), ("classic BCE", "bce")), families=("gan",), group="family"),
     FieldSpec("spectral_norm", "Spectral norm", "bool", families=("gan",), group="family"),
