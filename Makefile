@@ -40,7 +40,7 @@ fuzz: venv
 #   $(BIN)/python benchmarks/standard_sets.py [--only upscale|denoise|inpaint]
 bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)  # BENCH_ARGS=--quick: the quick benchmarks only
 
 bundle: venv
 	$(BIN)/python -m pip install --quiet "pyinstaller>=6.0"

@@ -5,6 +5,8 @@ you want to keep into ``benchmarks/RESULTS.md`` with the command and the machine
 The enhancement benchmarks need the classical references of the ``bench`` extra (benchmark-only,
 ``make bench`` installs it): ``.venv/bin/pip install -e ".[bench]"``. The standard-set benchmark
 runs here as a smoke test (``--quick``); its full table is ``benchmarks/standard_sets.py``.
+``--quick`` (``make bench BENCH_ARGS=--quick``): the benchmarks that have a quick mode run it
+(about a minute each on 2 cores), the others are skipped.
 """
 from __future__ import annotations
 
@@ -23,15 +25,24 @@ BENCHES = [
     ["enhance_quality.py"],
     ["sharpness.py", "--quick"],  # Set5 x4: NIQE / sharpness / Y-PSNR, ~1 min
     ["standard_sets.py", "--quick"],
+    ["enhance_speed.py"],
+    ["gui_vs_headless.py"],
+    ["channels_last.py"],
 ]
+QUICK = {"sharpness.py", "standard_sets.py", "enhance_speed.py", "gui_vs_headless.py", "channels_last.py"}  # have --quick
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"), "PYTHONUNBUFFERED": "1"}
     if (HERE.parent / "dist" / "ImgenDesktop").is_dir():
         BENCHES.append(["bundle_launch.py"])
     failed = []
     for bench in BENCHES:
+        if quick:
+            if bench[0] not in QUICK:
+                continue
+            bench = bench if "--quick" in bench else [*bench, "--quick"]
         print(f"\n=== {' '.join(bench)}", flush=True)
         start = time.perf_counter()
         rc = subprocess.call([sys.executable, str(HERE / bench[0]), *bench[1:]], env=env)

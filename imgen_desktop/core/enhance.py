@@ -10,6 +10,9 @@ the CLI share.
   overlap and are blended with feathered weights, so the result equals whole-image inference
   to well within 1/255. The tile size comes from free GPU memory on CUDA, a fixed default on
   CPU/MPS; out-of-memory retries with smaller tiles. Progress per tile, cancel per tile.
+  The tiles stream (:mod:`core.tiling`): each tile's input is made from the photo's own
+  pixels and finished rows go straight into the output photo's uint8/uint16 pixels, so no
+  whole-image float copy exists (:meth:`ImageModel.run_stream`).
 * :func:`enhance_photo` keeps what the photo carries: alpha (bicubic-upscaled with the
   pixels), grayscale (run as replicated gray through an RGB model, returned as one channel),
   16-bit depth (processed in float), ICC profile and EXIF.
@@ -58,7 +61,6 @@ BUILTIN_PREFIX = "builtin:"
 CPU_TILE = 512  # input pixels per tile side on CPU / MPS
 MIN_TILE = 32
 MAX_TILE = 2048
-BLEND = 32  # overlap (input pixels) between neighbouring tile cores, feathered
 ProgressFn = Callable[[int, int], None]
 
 
@@ -223,6 +225,8 @@ class ImageModel:
         self.dtypes = ("float32", "bfloat16", "float16")
         self.precision = "auto"  # auto | fp32 | bf16: what run_tiled / __call__ use unless told (core/precision.py)
         self.halo = int(math.ceil(self.radius / self.pad_multiple) * self.pad_multiple)
+        self.tileable = True  # False: the network must see the whole image (run untiled)
+        self.tile_batch = 1  # tiles per forward call (core/tiling.py)
 
     def __repr__(self) -> str:
         return f"ImageModel({self.spec!r}, task={self.task}, scale={self.scale}, channels={self.channels}, device={self.device})"
@@ -340,31 +344,65 @@ class ImageModel:
         (auto | fp32 | bf16; None = :attr:`precision`): see :mod:`core.precision`; tiles are
         cast back to float32 before they are blended.
         """
-        import torch
+        from imgen_desktop.core import tiling
 
         x = self._validate(x, mask)
+        n, _c, h, w = x.shape
+        sink = tiling.TensorSink(n, self.channels, h * self.scale, w * self.scale)
+        source = tiling.TensorSource(x, mask if self.task == "inpaint" else None)
+        self.run_stream(source, sink, tile=tile, noise_level=noise_level, variation_seed=variation_seed,
+                        progress=progress, token=token, passes=passes, precision=precision)
+        return sink.out
+
+    def run_stream(self, source, sink, tile: int | None = None, noise_level=None, variation_seed: int | None = None,
+                   progress: ProgressFn | None = None, token=None, passes: int | None = None,
+                   precision: str | None = None, batch: int | None = None) -> None:
+        """:meth:`run_tiled` from a :class:`core.tiling.Source` to a sink (finished rows are
+        written as they are done; see :mod:`core.tiling`). ``batch``: tiles per forward call
+        (None: :attr:`tile_batch`)."""
+        import torch
+
+        from imgen_desktop.core import tiling
+
         passes = self.default_passes if passes is None else int(passes)
         if passes not in PASSES:
             raise ImgenError(f"passes must be one of {', '.join(map(str, PASSES))}, not {passes}")
+        h, w = source.height, source.width
         if self.supports_noise_level and noise_level is None:
             from imgen_desktop.core.degrade import estimate_noise_sigma
 
-            noise_level = float(estimate_noise_sigma(_centre_crop(x[:1], 1024)).mean())
+            side = 1024
+            top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+            crop = source.image(np.arange(top, min(h, top + side)), np.arange(left, min(w, left + side)))
+            noise_level = float(estimate_noise_sigma(crop[:1]).mean())
+        if not getattr(self, "tileable", True):
+            tile = 0
         size = 0 if tile == 0 else self._round_tile(tile if tile else self.default_tile())
         prec = self.resolve_precision(precision)
+        m, halo = self.pad_multiple, self.halo
+        hm, wm = h + (-h) % m, w + (-w) % m
+        noise = None
+        if variation_seed is not None and self.supports_variation:
+            noise = self.noise_for(variation_seed, hm + 2 * halo, wm + 2 * halo)
+
+        def forward(inp, pnoise):
+            try:
+                return self._forward(inp, noise_level, pnoise, prec)
+            except Exception as exc:  # noqa: BLE001
+                if _is_oom(exc):
+                    raise _OutOfMemory() from None
+                raise
+
         while True:
             try:
-                total = None
-                for k, dims in enumerate(_FLIPS[:passes]):
-                    report = None if progress is None else (lambda done, tiles, k=k: progress(k * tiles + done, passes * tiles))
-                    y = _flip(self._tiles(_flip(x, dims), _flip(mask, dims), size, noise_level,
-                                          variation_seed, report, token, prec), dims)
-                    total = y if total is None else total.add_(y)
-                return total.div_(passes) if passes > 1 else total
+                tiling.stream(source, sink, forward, channels=self.channels, multiple=m, halo=halo, scale=self.scale,
+                              size=size, passes=passes, noise=noise, progress=progress, token=token,
+                              batch=self.tile_batch if batch is None else int(batch))
+                return
             except _OutOfMemory:
                 if self.device is not None and torch.device(self.device).type == "cuda":
                     torch.cuda.empty_cache()
-                longest = max(x.shape[-2:])
+                longest = max(h, w)
                 current = size if size else longest
                 if current <= MIN_TILE:
                     raise ImgenError(
@@ -372,100 +410,14 @@ class ImageModel:
                     ) from None
                 size = self._round_tile(min(current, longest) // 2)
 
-    def _tiles(self, x, mask, size: int, noise_level, variation_seed, progress, token, prec=None):
-        import torch
-        import torch.nn.functional as F
-
-        n, c, h, w = x.shape
-        m, halo, s = self.pad_multiple, self.halo, self.scale
-        hm, wm = h + (-h) % m, w + (-w) % m
-        inp = torch.cat([x, mask.to(x)], 1) if self.task == "inpaint" else x
-        # one padding for the whole image: to the multiple, then the halo on every side
-        mode = "reflect" if halo + (hm - h) < h and halo + (wm - w) < w else "replicate"
-        inp = F.pad(inp, (halo, halo + wm - w, halo, halo + hm - h), mode=mode)
-        noise = self.noise_for(variation_seed, inp.shape[-2], inp.shape[-1]) if variation_seed is not None and self.supports_variation else None
-        th = min(size, hm) if size else hm
-        tw = min(size, wm) if size else wm
-        blend = min(BLEND, th // 4 // m * m, tw // 4 // m * m)
-        ys, xs = _starts(hm, th, blend), _starts(wm, tw, blend)
-        total = len(ys) * len(xs)
-        if progress:
-            progress(0, total)
-        out = torch.zeros((n, c, hm * s, wm * s))
-        weight = torch.zeros((1, 1, hm * s, wm * s))
-        done = 0
-        for y0 in ys:
-            for x0 in xs:
-                if token is not None and token.checkpoint():
-                    raise Cancelled("enhancement cancelled")
-                piece = inp[..., y0 : y0 + th + 2 * halo, x0 : x0 + tw + 2 * halo]
-                pnoise = None
-                if noise is not None:
-                    f = m
-                    pnoise = noise[..., y0 // f : (y0 + th + 2 * halo) // f, x0 // f : (x0 + tw + 2 * halo) // f]
-                try:
-                    y = self._forward(piece, noise_level, pnoise, prec)
-                except Exception as exc:  # noqa: BLE001
-                    if _is_oom(exc):
-                        raise _OutOfMemory() from None
-                    raise
-                y = y[..., halo * s : (halo + th) * s, halo * s : (halo + tw) * s]
-                wy = _ramp(th * s, blend * s, y0 > 0, y0 + th < hm)
-                wx = _ramp(tw * s, blend * s, x0 > 0, x0 + tw < wm)
-                wt = (wy[:, None] * wx[None, :])[None, None]
-                out[..., y0 * s : (y0 + th) * s, x0 * s : (x0 + tw) * s] += y * wt
-                weight[..., y0 * s : (y0 + th) * s, x0 * s : (x0 + tw) * s] += wt
-                done += 1
-                if progress:
-                    progress(done, total)
-        out = out / weight.clamp(min=1e-8)
-        return out[..., : h * s, : w * s].clamp_(0, 1)
-
 
 PASSES = (1, 2, 4)
-
-
-_FLIPS = ((), (-1,), (-2,), (-2, -1))  # identity, mirrored left-right, upside down, both
 
 
 def default_passes(task: str) -> int:
     """Flipped passes averaged by default: 4 for denoising (+0.1 dB at sigma 25 on the
     held-out photos, and denoise models are cheap), 1 otherwise."""
     return 4 if task == "denoise" else 1
-
-
-def _flip(t, dims: tuple[int, ...]):
-    return t.flip(dims) if dims and t is not None else t
-
-
-def _centre_crop(x, side: int):
-    h, w = x.shape[-2:]
-    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
-    return x[..., top : top + side, left : left + side]
-
-
-def _starts(length: int, tile: int, blend: int) -> list[int]:
-    """Tile starts covering ``length`` with cores of ``tile`` overlapping by at least ``blend``."""
-    if tile >= length:
-        return [0]
-    step = max(1, tile - blend)
-    starts = list(range(0, length - tile, step))
-    starts.append(length - tile)
-    return starts
-
-
-def _ramp(length: int, blend: int, ramp_start: bool, ramp_end: bool):
-    """1-D feather weights: rising over ``blend`` pixels at each side that meets a neighbour."""
-    import torch
-
-    w = torch.ones(length)
-    if blend > 0:
-        r = (torch.arange(blend, dtype=torch.float32) + 0.5) / blend
-        if ramp_start:
-            w[:blend] = torch.minimum(w[:blend], r)
-        if ramp_end:
-            w[length - blend :] = torch.minimum(w[length - blend :], r.flip(0))
-    return w
 
 
 _CACHE: dict[tuple, ImageModel] = {}
@@ -528,44 +480,33 @@ def enhance_photo(
     4; None = :func:`default_passes` of the task). Raises ``Cancelled`` when ``token`` is
     cancelled. Alpha, bit depth, grayscale, ICC and EXIF are kept.
     """
-    import torch
-    import torch.nn.functional as F
+    from imgen_desktop.core import tiling
 
     pixels = np.asarray(photo.pixels)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
-    top = 65535.0 if pixels.dtype == np.uint16 else 255.0
     h, w, c = pixels.shape
-    x = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)).astype(np.float32) / top)[None]
-    if model.channels == 3 and c == 1:
-        x = x.repeat(1, 3, 1, 1)  # gray through an RGB model, averaged back below
-    elif model.channels == 1 and c == 3:
-        x = x.transpose(0, 1)  # each colour channel as one gray image of a batch
-    elif model.channels != c:
+    if model.channels != c and not (c, model.channels) in ((1, 3), (3, 1)):
         raise ImgenError(f"this model takes {model.channels}-channel images, not {c}")
-    mask_t = None
+    m = None
     if model.task == "inpaint":
         if mask is None:
             raise ImgenError("inpainting needs a mask: the area to fill")
         m = _mask_array(mask, h, w)
         if not m.any():
             raise ImgenError("the inpaint mask is empty: paint the area to fill")
-        mask_t = torch.from_numpy(m.astype(np.float32))[None, None].expand(x.shape[0], 1, h, w)
-    y = model.run_tiled(x, mask=mask_t, tile=tile, noise_level=noise_level, variation_seed=variation_seed,
-                        progress=progress, token=token, passes=passes, precision=precision)
-    if model.channels == 3 and c == 1:
-        y = y.mean(dim=1, keepdim=True)
-    elif model.channels == 1 and c == 3:
-        y = y.transpose(0, 1)
-    out = (y[0].permute(1, 2, 0).numpy() * top + 0.5).clip(0, top).astype(pixels.dtype)
+    # tiles are made from the photo's own pixels and written into its own dtype (core/tiling.py)
+    source = tiling.ArraySource(pixels, model.channels, m)
+    sink = tiling.ArraySink(source, h * model.scale, w * model.scale, c)
+    model.run_stream(source, sink, tile=tile, noise_level=noise_level, variation_seed=variation_seed,
+                     progress=progress, token=token, passes=passes, precision=precision)
+    out = sink.out
     alpha = photo.alpha
     if alpha is not None and model.scale > 1:
-        a = torch.from_numpy(np.asarray(alpha).astype(np.float32) / top)[None, None]
-        a = F.interpolate(a, scale_factor=model.scale, mode="bicubic", align_corners=False).clamp(0, 1)
-        alpha = (a[0, 0].numpy() * top + 0.5).clip(0, top).astype(np.asarray(photo.alpha).dtype)
+        alpha = tiling.upscale_plane(np.asarray(alpha), model.scale)
     if np.asarray(photo.pixels).ndim == 2:
         out = out[:, :, 0]
-    return dataclasses.replace(photo, pixels=np.ascontiguousarray(out), alpha=alpha)
+    return dataclasses.replace(photo, pixels=out, alpha=alpha)
 
 
 # --- options, output sizes ------------------------------------------------------------------

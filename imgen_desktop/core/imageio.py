@@ -753,6 +753,17 @@ def save_format(path: str | os.PathLike, format: str | None = None) -> str:
     return fmt
 
 
+def _flatten_on_white(pixels: np.ndarray, alpha: np.ndarray, band: int = 256) -> np.ndarray:
+    """8-bit pixels composited over white by 8-bit alpha, ``band`` rows at a time (no
+    whole-image float copies of a big output)."""
+    out = np.empty(pixels.shape, dtype=np.uint8)
+    for r0 in range(0, pixels.shape[0], band):
+        a = alpha[r0:r0 + band].astype(np.float32)[:, :, None] / 255.0
+        p = pixels[r0:r0 + band].astype(np.float32)
+        out[r0:r0 + band] = np.clip(np.rint(p * a + 255.0 * (1.0 - a)), 0, 255)
+    return out
+
+
 def _to_pil(photo: Photo, fmt: str):
     pixels, alpha = photo.pixels, photo.alpha
     gray = pixels.shape[2] == 1
@@ -762,8 +773,7 @@ def _to_pil(photo: Photo, fmt: str):
     pixels = _to8(pixels)
     alpha = _to8(alpha) if alpha is not None else None
     if fmt == "JPEG" and alpha is not None:  # JPEG has no alpha: flatten on white
-        a = alpha.astype(np.float32)[:, :, None] / 255.0
-        pixels = np.clip(np.rint(pixels.astype(np.float32) * a + 255.0 * (1.0 - a)), 0, 255).astype(np.uint8)
+        pixels = _flatten_on_white(pixels, alpha)
         alpha = None
     if fmt == "WEBP" and gray:  # WebP has no gray mode
         pixels = np.repeat(pixels, 3, axis=2)
