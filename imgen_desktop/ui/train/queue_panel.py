@@ -36,7 +36,7 @@ class QueueMixin:
     """Mixed into TrainPanel (uses its form, run state, worker wiring and log)."""
 
     def _build_queue(self, left_layout) -> None:
-        self.add_queue_button = QPushButton("＋  Add to queue", self)
+        self.add_queue_button = QPushButton("+  Add to queue", self)
         self.add_queue_button.setObjectName("addToQueueButton")
         self.add_queue_button.setToolTip("Queue a training with these settings; the queue trains its entries one after "
                                          "another (see the Queue tab under the plot)")
