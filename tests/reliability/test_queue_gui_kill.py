@@ -20,7 +20,7 @@ from imgen_desktop.core.config import TrainConfig
 from imgen_desktop.core.queue import TrainingQueue
 from imgen_desktop.core.store import ModelStore
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
+pytestmark = [pytest.mark.timeout(600), pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
 
 APP = """
 import sys
@@ -67,13 +67,13 @@ def group_alive(pgid: int) -> bool:
 
 def test_sigkill_of_the_app_mid_entry_then_a_new_window_finishes_the_queue(qtbot, main_window, imgen_home):
     queue = TrainingQueue()
-    queue.add(tiny("k-one", steps=60, checkpoint_every=10))
-    queue.add(tiny("k-two", steps=6))
+    queue.add(tiny("k-one", steps=24, checkpoint_every=4))
+    queue.add(tiny("k-two", steps=3))
     env = imgen_env(imgen_home, OMP_NUM_THREADS="1", QT_QPA_PLATFORM=os.environ["QT_QPA_PLATFORM"])
     app = subprocess.Popen([sys.executable, "-c", APP], env=env, cwd=REPO, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_for(lambda: (stored(imgen_home)[0]["state"] == "running" and stored(imgen_home)[0]["step"] >= 10)
+        wait_for(lambda: (stored(imgen_home)[0]["state"] == "running" and stored(imgen_home)[0]["step"] >= 4)
                  or app.poll() is not None, timeout=180)
         assert app.poll() is None, app.communicate()[0][-3000:]
         os.kill(app.pid, signal.SIGKILL)
@@ -100,10 +100,10 @@ def test_sigkill_of_the_app_mid_entry_then_a_new_window_finishes_the_queue(qtbot
     assert row(1)[1] == "k-two" and row(1)[5] == "waiting"
     qtbot.mouseClick(window.findChild(QPushButton, "queueRunButton"), Qt.MouseButton.LeftButton)
     start = window.findChild(QPushButton, "startButton")
-    qtbot.waitUntil(lambda: start.isEnabled() and row(1)[5].startswith("done"), timeout=240_000)
-    assert row(0)[5].startswith("done") and row(0)[6] == "60 / 60", row(0)
+    qtbot.waitUntil(lambda: start.isEnabled() and row(1)[5].startswith("done"), timeout=480_000)
+    assert row(0)[5].startswith("done") and row(0)[6] == "24 / 24", row(0)
     assert [e["state"] for e in stored(imgen_home)] == ["done", "done"]
     steps = [json.loads(line)["step"] for line in (imgen_home / "runs" / "k-one" / "metrics.jsonl").read_text().splitlines()
              if line.strip()]
-    assert steps and all(b >= a for a, b in zip(steps, steps[1:])) and steps[-1] == 60  # one continuous counter
-    assert ModelStore().get("k-one").steps == 60 and ModelStore().get("k-two").steps == 6
+    assert steps and all(b >= a for a, b in zip(steps, steps[1:])) and steps[-1] == 24  # one continuous counter
+    assert ModelStore().get("k-one").steps == 24 and ModelStore().get("k-two").steps == 3
