@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTabWidget, QTreeWidget
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(autouse=True)
@@ -54,16 +54,28 @@ def stored(home) -> list[dict]:
     return json.loads((home / "queue.json").read_text())["entries"]
 
 
-def open_train(qtbot, main_window):
+@pytest.fixture
+def opened():
+    """Windows the test opened: a training still running when a test fails is stopped before the
+    window closes (closing would ask "Stop it?" in a modal box)."""
+    windows = []
+    yield windows
+    for window in windows:
+        window.train_panel.stop_and_wait()
+
+
+def open_train(qtbot, main_window, opened=None):
     window = main_window()
+    if opened is not None:
+        opened.append(window)
     panel = window.train_panel
     window.tabs.setCurrentWidget(panel)
     qtbot.waitUntil(lambda: panel.preset_combo.count() > 0, timeout=10_000)
     return window, panel
 
 
-def test_add_reorder_remove_then_run_with_a_failing_entry(qtbot, main_window, imgen_home, tmp_path):
-    window, panel = open_train(qtbot, main_window)
+def test_add_reorder_remove_then_run_with_a_failing_entry(qtbot, main_window, imgen_home, tmp_path, opened):
+    window, panel = open_train(qtbot, main_window, opened)
     add = window.findChild(QPushButton, "addToQueueButton")
     empty = tmp_path / "empty pictures"
     empty.mkdir()
@@ -99,10 +111,10 @@ def test_add_reorder_remove_then_run_with_a_failing_entry(qtbot, main_window, im
     click(qtbot, window.findChild(QPushButton, "queueRunButton"))
     assert panel.is_training() and not start.isEnabled()
     assert window.findChild(QPushButton, "addToQueueButton").isEnabled()  # more can be queued while it runs
-    qtbot.waitUntil(lambda: rows(window)[0][5] == "running", timeout=60_000)
-    qtbot.waitUntil(lambda: panel.loss_plot.point_count("loss.g") >= 2, timeout=120_000)
+    qtbot.waitUntil(lambda: rows(window)[0][5] == "running", timeout=400_000)
+    qtbot.waitUntil(lambda: panel.loss_plot.point_count("loss.g") >= 2, timeout=400_000)
     assert not start.isEnabled() and window.findChild(QPushButton, "queueRemoveButton") is not None
-    qtbot.waitUntil(lambda: not panel.is_training() and start.isEnabled(), timeout=240_000)  # the thread has ended
+    qtbot.waitUntil(lambda: not panel.is_training() and start.isEnabled(), timeout=600_000)  # the thread has ended
     states = [r[5] for r in rows(window)]
     assert states[0].startswith("done") and states[2].startswith("done"), states
     assert states[1].startswith("failed: ") and len(states[1]) > len("failed: ") + 10, states
@@ -121,20 +133,20 @@ def test_add_reorder_remove_then_run_with_a_failing_entry(qtbot, main_window, im
     assert rows(window)[0][5] == "waiting"
 
 
-def test_pause_lets_the_entry_finish_the_rest_wait_and_a_new_window_shows_it(qtbot, main_window, imgen_home):
-    window, panel = open_train(qtbot, main_window)
+def test_pause_lets_the_entry_finish_the_rest_wait_and_a_new_window_shows_it(qtbot, main_window, imgen_home, opened):
+    window, panel = open_train(qtbot, main_window, opened)
     add = window.findChild(QPushButton, "addToQueueButton")
     tiny(panel, "gan", steps=30, name="p-one")
     click(qtbot, add)
     tiny(panel, "gan", steps=8, name="p-two")
     click(qtbot, add)
     click(qtbot, window.findChild(QPushButton, "queueRunButton"))
-    qtbot.waitUntil(lambda: rows(window)[0][5] == "running", timeout=60_000)
+    qtbot.waitUntil(lambda: rows(window)[0][5] == "running", timeout=400_000)
     pause = window.findChild(QPushButton, "queuePauseButton")
     click(qtbot, pause)
     assert pause.isChecked() and "pauses when it ends" in window.findChild(QLabel, "queueStatus").text()
     qtbot.waitUntil(lambda: not panel.is_training() and window.findChild(QPushButton, "startButton").isEnabled(),
-                    timeout=180_000)
+                    timeout=400_000)
     log = window.findChild(QPlainTextEdit, "runLog").toPlainText()
     assert [r[5] for r in rows(window)][0].startswith("done"), log  # the running entry went on to its end
     assert rows(window)[1][5] == "waiting"
@@ -142,17 +154,17 @@ def test_pause_lets_the_entry_finish_the_rest_wait_and_a_new_window_shows_it(qtb
     window.close()
 
     # "restart": a new window on the same data root shows the stored queue, and runs the rest
-    again, panel2 = open_train(qtbot, main_window)
+    again, panel2 = open_train(qtbot, main_window, opened)
     assert [(r[1], r[5].split(" ")[0]) for r in rows(again)] == [("p-one", "done"), ("p-two", "waiting")]
     assert "paused" in again.findChild(QLabel, "queueStatus").text()
     click(qtbot, again.findChild(QPushButton, "queueRunButton"))
     qtbot.waitUntil(lambda: again.findChild(QPushButton, "startButton").isEnabled() and rows(again)[1][5].startswith("done"),
-                    timeout=180_000)
+                    timeout=400_000)
     assert [e["state"] for e in stored(imgen_home)] == ["done", "done"]
 
 
-def test_run_queue_during_a_training_waits_for_it(qtbot, main_window, imgen_home):
-    window, panel = open_train(qtbot, main_window)
+def test_run_queue_during_a_training_waits_for_it(qtbot, main_window, imgen_home, opened):
+    window, panel = open_train(qtbot, main_window, opened)
     tiny(panel, "gan", steps=8, name="w-queued")
     click(qtbot, window.findChild(QPushButton, "addToQueueButton"))
     tiny(panel, "gan", steps=100000, name="w-single")
@@ -161,11 +173,11 @@ def test_run_queue_during_a_training_waits_for_it(qtbot, main_window, imgen_home
     click(qtbot, window.findChild(QPushButton, "queueRunButton"))
     status = window.findChild(QLabel, "queueStatus")
     assert "starts when the current training ends" in status.text()
-    qtbot.waitUntil(lambda: panel.loss_plot.point_count("loss.g") >= 1, timeout=120_000)
+    qtbot.waitUntil(lambda: panel.loss_plot.point_count("loss.g") >= 1, timeout=400_000)
     assert rows(window)[0][5] == "waiting"  # never two trainings at once
     click(qtbot, window.findChild(QPushButton, "stopButton"))
-    qtbot.waitUntil(lambda: rows(window)[0][5] == "running", timeout=120_000)  # the queue started by itself
+    qtbot.waitUntil(lambda: rows(window)[0][5] == "running", timeout=400_000)  # the queue started by itself
     assert panel.queue_running() and not window.findChild(QPushButton, "startButton").isEnabled()
-    qtbot.waitUntil(lambda: window.findChild(QPushButton, "startButton").isEnabled(), timeout=120_000)
+    qtbot.waitUntil(lambda: window.findChild(QPushButton, "startButton").isEnabled(), timeout=400_000)
     assert rows(window)[0][5].startswith("done")
     assert (imgen_home / "models" / "w-single.safetensors").is_file() and (imgen_home / "models" / "w-queued.safetensors").is_file()
