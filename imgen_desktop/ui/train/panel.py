@@ -18,6 +18,7 @@ from imgen_desktop.ui.sample_grid import SampleGrid
 from imgen_desktop.ui.train.compare import CompareRuns
 from imgen_desktop.ui.train.config_form import ConfigForm
 from imgen_desktop.ui.train.remedies import RemedyMixin
+from imgen_desktop.ui.train.queue_panel import QueueMixin
 from imgen_desktop.ui.train.run_controls import RunButtons, RunProgress
 from imgen_desktop.ui.train.run_log import RunLog
 from imgen_desktop.ui.train.runs_dialog import ResumeMixin
@@ -27,7 +28,7 @@ from imgen_desktop.ui.train_worker import TrainWorker
 from imgen_desktop.ui.workers import WorkerPool
 
 
-class TrainPanel(ResumeMixin, RemedyMixin, QWidget):
+class TrainPanel(QueueMixin, ResumeMixin, RemedyMixin, QWidget):
     """The training panel (objectName ``trainPanel``)."""
 
     sigModelSaved = Signal(str)
@@ -128,6 +129,7 @@ class TrainPanel(ResumeMixin, RemedyMixin, QWidget):
         b.sigResumeRun.connect(self._on_resume_run)
         f.name_edit.textEdited.connect(self._on_name_edited)
         f.family_combo.currentIndexChanged.connect(self._on_family_changed)
+        self._build_queue(lv)  # "Add to queue" under the run buttons, the Queue tab (ui/train/queue_panel.py)
 
     # ------------------------------------------------------------------ the loss plot and health strip (lazy)
     @property
@@ -204,6 +206,7 @@ class TrainPanel(ResumeMixin, RemedyMixin, QWidget):
         self.progress_view.show_state(self.run)
         self.form.setEnabled(not self.run.busy)
         self.sample_grid.set_running(self.run.busy)
+        self._queue_show_buttons()
 
     def _on_name_edited(self, text: str) -> None:
         if self.run.resume_name and text.strip() != self.run.resume_name:
@@ -215,7 +218,7 @@ class TrainPanel(ResumeMixin, RemedyMixin, QWidget):
             self._health_strip.set_family(self.form_state.family)
 
     def _on_start(self) -> None:
-        if self.is_training():
+        if self._queue_refuses_start() or self.is_training():
             return
         cfg = self.config()
         try:
