@@ -313,6 +313,7 @@ def _image_model_class():
             self.descriptor = desc
             self.architecture = desc.architecture.id
             self.tileable = params.get("tiling") != "whole-image"
+            self.composites = False  # its output outside the hole is not known to be the input
             self.dtypes = ("float32",) + (("bfloat16",) if desc.supports_bfloat16 else ()) + (
                 ("float16",) if desc.supports_half else ())
 

@@ -227,6 +227,9 @@ class ImageModel:
         self.halo = int(math.ceil(self.radius / self.pad_multiple) * self.pad_multiple)
         self.tileable = True  # False: the network must see the whole image (run untiled)
         self.tile_batch = 1  # tiles per forward call (core/tiling.py)
+        # our inpaint nets return the known pixels unchanged, so a tile with no hole in it is
+        # its own result and is not run (an imported model may not: it clears this)
+        self.composites = self.task == "inpaint"
 
     def __repr__(self) -> str:
         return f"ImageModel({self.spec!r}, task={self.task}, scale={self.scale}, channels={self.channels}, device={self.device})"
@@ -397,7 +400,8 @@ class ImageModel:
             try:
                 tiling.stream(source, sink, forward, channels=self.channels, multiple=m, halo=halo, scale=self.scale,
                               size=size, passes=passes, noise=noise, progress=progress, token=token,
-                              batch=self.tile_batch if batch is None else int(batch))
+                              batch=self.tile_batch if batch is None else int(batch),
+                              skip_unmasked=bool(getattr(self, "composites", False)))
                 return
             except _OutOfMemory:
                 if self.device is not None and torch.device(self.device).type == "cuda":

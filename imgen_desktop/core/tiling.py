@@ -266,7 +266,7 @@ def band_rows(tiles: Sequence[_Tile]) -> int:
 def stream(
     source: Source, sink, forward: Callable, *, channels: int, multiple: int, halo: int, scale: int,
     size: int, passes: int = 1, noise=None, progress: Callable[[int, int], None] | None = None,
-    token=None, batch: int = 1,
+    token=None, batch: int = 1, skip_unmasked: bool = False,
 ) -> None:
     """Run ``forward(piece, noise_piece) -> (N, C, H*s, W*s) float32 in [0, 1]`` over the tiles of
     ``passes`` flipped runs and write the blended, averaged result to ``sink`` row band by band.
@@ -274,6 +274,8 @@ def stream(
     ``noise``: per-pass latent noise in the padded frame (VAE variations), sliced per tile.
     ``batch``: tiles per forward call (tiles all have the same shape). Progress counts the tiles
     of all passes; ``token`` is checked before every forward call (pause / cancel).
+    ``skip_unmasked`` (inpainting with a net that returns known pixels unchanged, scale 1): a
+    tile with no hole in its own area is not run; its result is its input, exactly.
     """
     import torch
 
@@ -306,11 +308,20 @@ def stream(
             if noise is not None:
                 f = multiple
                 pnoise.append(noise[..., y0 // f:(y0 + tile_in_h) // f, x0 // f:(x0 + tile_in_w) // f])
-        inp = pieces[0] if len(pieces) == 1 else torch.cat(pieces, 0)
-        nz = None if noise is None else (pnoise[0] if len(pnoise) == 1 else torch.cat(pnoise, 0))
-        out = forward(inp, nz)
+        results: list = [None] * len(group)
+        run = list(range(len(group)))
+        if skip_unmasked and s == 1:
+            run = [j for j, p in enumerate(pieces) if bool(p[:, channels:, halo:halo + grid.th, halo:halo + grid.tw].any())]
+            for j in set(range(len(group))) - set(run):
+                results[j] = pieces[j][:, :channels]
+        if run:
+            inp = pieces[run[0]] if len(run) == 1 else torch.cat([pieces[j] for j in run], 0)
+            nz = None if noise is None else (pnoise[run[0]] if len(run) == 1 else torch.cat([pnoise[j] for j in run], 0))
+            out = forward(inp, nz)
+            for q, j in enumerate(run):
+                results[j] = out[q * source.n:(q + 1) * source.n]
         for j, t in enumerate(group):
-            y = out[j * source.n:(j + 1) * source.n, :, halo * s:(halo + grid.th) * s, halo * s:(halo + grid.tw) * s]
+            y = results[j][:, :, halo * s:(halo + grid.th) * s, halo * s:(halo + grid.tw) * s]
             wt = torch.from_numpy(np.outer(grid.wy[t.iy], grid.wx[t.ix]) * inv)
             y = y * wt
             # crop to the image in the pass's frame (the multiple's padding is at its end), flip back

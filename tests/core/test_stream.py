@@ -131,3 +131,27 @@ def test_a_cli_batch_loads_the_model_once_and_reuses_it(tmp_path, monkeypatch):
     assert [r.status for r in results] == ["done", "done"] and len(loads) == 1
     enhance.enhance_files([tmp_path / "p0.png"], tmp_path / "again.png", "builtin:upscale-x2")  # the next photo
     assert len(loads) == 1  # still warm
+
+
+def test_inpaint_runs_only_the_tiles_with_a_hole_and_gives_the_same_pixels(monkeypatch):
+    """A small hole in a larger photo: hole-free tiles are their own result (our inpaint nets
+    return the known pixels unchanged), so they are not run — and the pixels are identical."""
+    model = enhance.open_model("builtin:inpaint", "cpu")
+    photo = _crop("chelsea.png", 0, 0, 200, 260)
+    mask = np.zeros((200, 260), np.uint8)
+    mask[20:34, 30:50] = 255  # top-left corner only
+    calls = []
+    real = model._forward
+    monkeypatch.setattr(model, "_forward", lambda inp, *a, **k: calls.append(inp.shape) or real(inp, *a, **k))
+    progress = []
+    skipped = enhance.enhance_photo(photo, model, tile=48, mask=mask, progress=lambda d, t: progress.append((d, t))).pixels
+    ran = len(calls)
+    assert progress[-1][0] == progress[-1][1] > ran >= 1  # progress still counts every tile
+    monkeypatch.setattr(model, "composites", False)
+    calls.clear()
+    every = enhance.enhance_photo(photo, model, tile=48, mask=mask).pixels
+    assert len(calls) == progress[-1][1] > ran
+    assert np.array_equal(skipped, every)
+    assert not np.array_equal(every[20:34, 30:50], photo.pixels[20:34, 30:50])  # the hole was filled
+    outside = mask == 0
+    assert np.array_equal(skipped[outside], photo.pixels[outside])
