@@ -143,6 +143,12 @@ def test_invalid_setting_is_refused_before_starting(qtbot, main_window):
     box = panel.findChild(QMessageBox, "trainErrorBox")
     assert box is not None and "learning rate" in box.text()
     box.close()
+    # Add to queue checks the same way: nothing is queued
+    panel.findChild(QPushButton, "addToQueueButton").click()
+    box = panel.findChild(QMessageBox, "trainErrorBox")
+    assert box is not None and "learning rate" in box.text()
+    box.close()
+    assert panel.training_queue().entries() == []
 
 
 def test_options_follow_family_and_task(qtbot, main_window):

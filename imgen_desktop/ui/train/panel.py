@@ -217,9 +217,8 @@ class TrainPanel(QueueMixin, ResumeMixin, RemedyMixin, QWidget):
         if self._health_strip is not None and not self.is_training():
             self._health_strip.set_family(self.form_state.family)
 
-    def _on_start(self) -> None:
-        if self._queue_refuses_start() or self.is_training():
-            return
+    def checked_config(self):
+        """The form's config if it can run (None after showing why not): Start and Add to queue."""
         cfg = self.config()
         try:
             if not (cfg.lr > 0):  # also catches text that is not a number (NaN)
@@ -229,6 +228,14 @@ class TrainPanel(QueueMixin, ResumeMixin, RemedyMixin, QWidget):
             cfg.validate()
         except Exception as exc:
             self._show_error(gui_message(str(exc)))
+            return None
+        return cfg
+
+    def _on_start(self) -> None:
+        if self._queue_refuses_start() or self.is_training():
+            return
+        cfg = self.checked_config()
+        if cfg is None:
             return
         resume = bool(self.run.resume_name)
         if resume:

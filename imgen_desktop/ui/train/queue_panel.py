@@ -141,15 +141,8 @@ class QueueMixin:
 
     # ------------------------------------------------------------------ adding and editing
     def _on_add_to_queue(self) -> None:
-        cfg = self.config()
-        try:
-            if not (cfg.lr > 0):
-                raise ValueError("the learning rate must be a positive number, e.g. 0.0002")
-            if not cfg.data:
-                raise ValueError("choose the pictures to learn from (a folder or a built-in set)")
-            cfg.validate()
-        except Exception as exc:
-            self._show_error(gui_message(str(exc)))
+        cfg = self.checked_config()
+        if cfg is None:
             return
         resume = bool(self.run.resume_name) and not self.run.busy
         if resume:
