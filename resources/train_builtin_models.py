@@ -3,16 +3,17 @@
     .venv/bin/python resources/train_builtin_models.py            # all, one after another
     .venv/bin/python resources/train_builtin_models.py upscale-x2  # just one (names below)
 
-Each model is trained by ``core.trainer.train`` on ``builtin:photos`` (the photos in
-``resources/photos/``; the held-out ``resources/photos/test/`` are not used) in a scratch data
-root (``$IMGEN_BUILTIN_HOME``, default ``<system temp>/imgen-builtin-home``; not ``build/``,
-which packaging cleans), then copied to
-``resources/models/<name>.safetensors`` with ``builtin: true`` in its metadata.
+Each model is trained by ``core.trainer.train`` on the 432 CBSD432 photos
+(``../shared/data/bsds432/``, or ``$IMGEN_BUILTIN_DATA``; never the evaluation sets in
+``../shared/data/eval/``) in a scratch data root (``$IMGEN_BUILTIN_HOME``, default
+``<system temp>/imgen-builtin-home``; not ``build/``, which packaging cleans), then copied to
+``resources/models/<name>.safetensors`` (or ``--out DIR``) with ``builtin: true`` in its metadata.
+Run each with ``OMP_NUM_THREADS=1``: on these 2 cores one training per core is fastest.
 
-The configurations are chosen for CPU training in about 10-15 minutes each on a shared
-2-core machine: the GAN family's residual generator with ``adv_weight = 0`` (L1 + MSE pixel
-loss, the best PSNR per CPU-second of the three families). The exact commands used and their
-wall times are recorded in ``benchmarks/RESULTS.md``.
+The faithful models are the GAN family's residual generator with ``adv_weight = 0`` (L1 + MSE
+pixel loss, the best PSNR per CPU-second of the three families); about 30-80 minutes each on one
+core. The sharp upscalers fine-tune the faithful ones adversarially (entries ``*-sharp``). The
+exact commands, wall times and figures are recorded in ``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations
 
