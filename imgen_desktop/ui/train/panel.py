@@ -262,6 +262,15 @@ class TrainPanel(QueueMixin, ResumeMixin, RemedyMixin, QWidget):
         self.log(("Continuing run " if resume else "Starting run ") + f"“{cfg.name}”: {vocab.family(cfg.family).label} "
                  f"{vocab.task(cfg.task).label}{scale} on {cfg.data}, {cfg.steps:,} steps, device {cfg.device}")
         worker = TrainWorker(cfg, resume=resume, parent=self)
+        self.connect_run_signals(worker)
+        worker.sigFailed.connect(self._on_failed)
+        self.worker = worker
+        self.sigRunStarted.emit(cfg.to_dict())
+        worker.start()
+
+    def connect_run_signals(self, worker) -> None:
+        """What every training worker (a single run or the queue's) feeds: plot, samples, log,
+        health strip, checkpoints, the end of a run and of the thread."""
         worker.sigProgress.connect(self._on_progress)
         worker.sigMetrics.connect(self._on_metrics)
         worker.sigSamples.connect(self._on_samples)
@@ -269,11 +278,7 @@ class TrainPanel(QueueMixin, ResumeMixin, RemedyMixin, QWidget):
         worker.sigHealth.connect(self._on_health)
         worker.sigCheckpoint.connect(self._on_checkpoint)
         worker.sigFinished.connect(self._on_finished)
-        worker.sigFailed.connect(self._on_failed)
         worker.finished.connect(self._on_thread_finished)
-        self.worker = worker
-        self.sigRunStarted.emit(cfg.to_dict())
-        worker.start()
 
     def _on_pause_toggled(self) -> None:
         if self.worker is None:
