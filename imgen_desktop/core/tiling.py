@@ -4,7 +4,7 @@
 :meth:`core.enhance.ImageModel.run_tiled` for what the tiles and their feathered blend are)
 and hands finished output rows to a *sink* as soon as no later tile touches them:
 
-* a :class:`Source` makes each tile's float input on demand, with the reflect padding and the
+* a :class:`Source` makes each tile's float input on demand, with the mirror padding and the
   flips of the self-ensemble done by index arithmetic, from the photo's own ``uint8`` /
   ``uint16`` pixels (:class:`ArraySource`) or a float tensor (:class:`TensorSource`);
 * the tiles of every pass (flipped runs of the self-ensemble) are taken in the order of their
@@ -70,7 +70,7 @@ class Grid:
     blend: int
     ys: list[int]
     xs: list[int]
-    reflect: bool
+    mirror: bool  # mirror padding possible (else replicate: tiny images)
     wy: list[np.ndarray]  # per tile row / column: feather / total weight, output pixels
     wx: list[np.ndarray]
 
@@ -87,7 +87,7 @@ def make_grid(h: int, w: int, size: int, multiple: int, halo: int, scale: int) -
     tw = min(size, wm) if size else wm
     blend = min(BLEND, th // 4 // m * m, tw // 4 // m * m)
     ys, xs = starts(hm, th, blend), starts(wm, tw, blend)
-    reflect = halo + (hm - h) < h and halo + (wm - w) < w
+    mirror = halo + (hm - h) < h and halo + (wm - w) < w
 
     def weights(st: list[int], t: int, length: int) -> list[np.ndarray]:
         ramps = [ramp(t * s, blend * s, a > 0, a + t < length) for a in st]
@@ -96,21 +96,26 @@ def make_grid(h: int, w: int, size: int, multiple: int, halo: int, scale: int) -
             total[a * s:(a + t) * s] += r
         return [r / np.maximum(total[a * s:(a + t) * s], 1e-8) for a, r in zip(st, ramps)]
 
-    return Grid(h, w, hm, wm, th, tw, halo, s, blend, ys, xs, reflect, weights(ys, th, hm), weights(xs, tw, wm))
+    return Grid(h, w, hm, wm, th, tw, halo, s, blend, ys, xs, mirror, weights(ys, th, hm), weights(xs, tw, wm))
 
 
-def source_index(start: int, count: int, grid_len: int, halo: int, flipped: bool, reflect: bool) -> np.ndarray:
+def source_index(start: int, count: int, grid_len: int, halo: int, flipped: bool, mirror: bool) -> np.ndarray:
     """Image indices (original frame) of ``count`` padded-frame positions from ``start``.
 
     The padded frame of a pass is its (flipped) image padded by ``halo`` before and
-    ``halo`` + the multiple's remainder after, by reflection (or replication for tiny images),
-    as ``torch.nn.functional.pad`` does it.
+    ``halo`` + the multiple's remainder after, by the mirror image about the outer pixel edge
+    (``numpy.pad(mode="symmetric")``: ``c b a | a b c``), or by replication for tiny images.
+    Mirroring about the edge rather than about the outer pixel (``reflect``: ``c b | a b c``) is
+    the boundary rule of bicubic resampling, so the low-resolution photo's border rows look to
+    the net like its interior: measured on Set5, it lifts the outer 8 px ring of the built-in
+    x4 by 1.06 dB and of the x2 by 0.90 dB (interior unchanged), and the denoiser's by 0.19 dB
+    (benchmarks/RESULTS.md).
     """
     j = np.arange(start - halo, start - halo + count)
     n = grid_len
-    if reflect:
-        j = np.abs(j)
-        j = np.where(j > n - 1, 2 * (n - 1) - j, j)
+    if mirror:
+        j = np.where(j < 0, -1 - j, j)
+        j = np.where(j > n - 1, 2 * n - 1 - j, j)
     j = np.clip(j, 0, n - 1)
     return (n - 1 - j) if flipped else j
 
@@ -301,8 +306,8 @@ def stream(
         for t in group:
             flips = FLIPS[t.k]
             y0, x0 = grid.ys[t.iy], grid.xs[t.ix]
-            rows = source_index(y0, tile_in_h, h, halo, -2 in flips, grid.reflect)
-            cols = source_index(x0, tile_in_w, w, halo, -1 in flips, grid.reflect)
+            rows = source_index(y0, tile_in_h, h, halo, -2 in flips, grid.mirror)
+            cols = source_index(x0, tile_in_w, w, halo, -1 in flips, grid.mirror)
             p = source.piece(rows, cols)
             pieces.append(p)  # already in the pass's (flipped) frame
             if noise is not None:

@@ -19,8 +19,9 @@ def _old_tiles(model, x, mask, size, noise_level):
     m, halo, s = model.pad_multiple, model.halo, model.scale
     hm, wm = h + (-h) % m, w + (-w) % m
     inp = torch.cat([x, mask.to(x)], 1) if model.task == "inpaint" else x
-    mode = "reflect" if halo + (hm - h) < h and halo + (wm - w) < w else "replicate"
-    inp = F.pad(inp, (halo, halo + wm - w, halo, halo + hm - h), mode=mode)
+    pads = ((0, 0), (0, 0), (halo, halo + hm - h), (halo, halo + wm - w))
+    mode = "symmetric" if halo + (hm - h) < h and halo + (wm - w) < w else "edge"
+    inp = torch.from_numpy(np.pad(inp.numpy(), pads, mode=mode))
     th = min(size, hm) if size else hm
     tw = min(size, wm) if size else wm
     blend = min(tiling.BLEND, th // 4 // m * m, tw // 4 // m * m)
@@ -155,3 +156,11 @@ def test_inpaint_runs_only_the_tiles_with_a_hole_and_gives_the_same_pixels(monke
     assert not np.array_equal(every[20:34, 30:50], photo.pixels[20:34, 30:50])  # the hole was filled
     outside = mask == 0
     assert np.array_equal(skipped[outside], photo.pixels[outside])
+
+
+def test_halo_mirrors_about_the_outer_pixel_edge():
+    # numpy's "symmetric" (c b a | a b c d e | e d c), the boundary rule of bicubic resampling;
+    # "reflect" (c b | a b c ...) left the built-in upscalers' outer ring ~1 dB worse
+    assert tiling.source_index(0, 9, 5, 2, False, True).tolist() == [1, 0, 0, 1, 2, 3, 4, 4, 3]
+    assert tiling.source_index(0, 9, 5, 2, True, True).tolist() == [3, 4, 4, 3, 2, 1, 0, 0, 1]
+    assert tiling.source_index(0, 9, 5, 2, False, False).tolist() == [0, 0, 0, 1, 2, 3, 4, 4, 4]
