@@ -68,6 +68,9 @@ class GeneratorModel:
         return torch.stack(zs) if zs else torch.zeros((0, *self.latent_shape))
 
     def _decode(self, z) -> np.ndarray:
+        return self._decode_with(self.net, z)
+
+    def _decode_with(self, fn, z) -> np.ndarray:
         import torch
 
         from imgen_desktop.core.models.base import to_uint8
@@ -75,7 +78,7 @@ class GeneratorModel:
         out = []
         with torch.inference_mode():
             for chunk in z.split(64):
-                out.append(to_uint8(self.net(chunk.to(self.device)).float()))
+                out.append(to_uint8(fn(chunk.to(self.device)).float()))
         return np.concatenate(out) if out else np.zeros((0, 1, 1, 1), np.uint8)
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
@@ -85,11 +88,19 @@ class GeneratorModel:
         return self._decode(self._latents(n, seed))
 
     def interpolate(self, seed_a: int, seed_b: int, steps: int = 8) -> np.ndarray:
-        """``steps`` pictures along a spherical path between the latents of two seeds."""
+        """``steps`` pictures along a spherical path between the latents of two seeds (a VAE: a
+        straight line between their codes); the ends are the pictures of the two seeds."""
         import torch
 
         steps = max(2, int(steps))
         za, zb = self._latents(1, seed_a)[0], self._latents(1, seed_b)[0]
+        if hasattr(self.net, "code") and hasattr(self.net, "decode"):
+            # a VAE: a straight line between the two pictures' codes (with a fitted prior the
+            # latent picks a mixture component, and a path through latent space would jump)
+            with torch.inference_mode():
+                ca, cb = self.net.code(torch.stack([za, zb]).to(self.device)).float()
+                t = torch.linspace(0, 1, steps, device=ca.device)[:, None]
+                return self._decode_with(self.net.decode, (1 - t) * ca + t * cb)
         a, b = za.flatten(), zb.flatten()
         omega = torch.arccos(torch.clamp(torch.dot(a / a.norm(), b / b.norm()), -1.0, 1.0))
         zs = []

@@ -73,7 +73,8 @@ SPECS: dict[str, dict[str, Any]] = {
         "z_dim": Int(1, 4096, 100), "channels": _CHANNELS, "width": Int(1, 1024, 64),
         "image_size": Int(8, 256, 32, power_of_two=True),
     },
-    "vae.conv": {"size": _SIZE, "channels": _CHANNELS, "latent_dim": Int(1, 4096, 32), "width": Int(1, 1024, 32)},
+    "vae.conv": {"size": _SIZE, "channels": _CHANNELS, "latent_dim": Int(1, 4096, 32), "width": Int(1, 1024, 32),
+                 "prior_components": Int(0, 64, 0)},
     "rnn.draw": {
         "size": _SIZE, "channels": _CHANNELS, "z_dim": Int(1, 4096, 16), "hidden": Int(1, 4096, 256),
         "steps": Int(1, 256, 8),

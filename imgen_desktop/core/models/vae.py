@@ -9,9 +9,21 @@ stroke is wrong, and its scale (summed over pixels, hundreds of nats per digit) 
 KL term so that decoded strokes stay sharp; a unit-variance Gaussian (plain MSE) weights the KL far more and
 gives the usual blurry VAE blobs. It is used for RGB images too (as in many DCGAN-style VAEs).
 
-The exported inference network is the whole :class:`VaeNet`: ``forward(z)`` decodes latents to
-images in [-1, 1]; ``encode(x)`` / ``reconstruct(x)`` stay available for reconstructions and
-interpolation between real images.
+The exported inference network is the whole :class:`VaeNet`: ``forward(latent)`` decodes
+standard-normal latents to images in [-1, 1]; ``encode(x)`` / ``reconstruct(x)`` stay available
+for reconstructions and interpolation between real images.
+
+**Fitted prior** (ex-post density estimation, Ghosh et al. 2020, "From variational to
+deterministic autoencoders"): the codes of the training pictures do not fill N(0, I) evenly —
+they form a cluster per kind of picture, and a code drawn from N(0, I) often falls between
+clusters and decodes to a blend of two digits. So at export the recipe fits a Gaussian mixture
+(full covariances, EM) to the posterior means of the last pictures it trained on
+(:data:`CODE_MEMORY`), and the exported net maps each standard-normal latent to a sample of that
+mixture: the latent gets one more coordinate, whose normal CDF picks the component, and the
+rest is scaled by the component's Cholesky factor. A seed still gives one picture and the whole
+map is deterministic, differentiable in the latent and exportable to ONNX. Measured on
+``builtin:digits`` (benchmarks/RESULTS.md): confident digits 57 % -> 88 % with 20 components,
+Fréchet distance 86 -> 20. ``extra["fitted_prior"] = False`` keeps the plain N(0, I) prior.
 """
 from __future__ import annotations
 
@@ -87,12 +99,41 @@ class ConvDecoder(nn.Module):
 class VaeNet(nn.Module):
     """Encoder q(z|x) and decoder p(x|z); ``forward(z)`` decodes to images in [-1, 1]."""
 
-    def __init__(self, size: int = 32, channels: int = 1, latent_dim: int = 32, width: int = 32) -> None:
+    def __init__(self, size: int = 32, channels: int = 1, latent_dim: int = 32, width: int = 32, prior_components: int = 0) -> None:
         super().__init__()
         self.size, self.channels, self.latent_dim, self.width = int(size), int(channels), int(latent_dim), int(width)
-        self.latent_shape = (self.latent_dim,)
+        self.prior_components = int(prior_components)
         self.encoder = ConvEncoder(self.channels, self.size, self.width, 2 * self.latent_dim)
         self.decoder = ConvDecoder(self.latent_dim, self.size, self.width, self.channels)
+        d, k = self.latent_dim, self.prior_components
+        if k:  # the fitted prior (see the module docstring); set by set_prior
+            self.register_buffer("prior_cum", torch.linspace(1.0 / k, 1.0, k))  # cumulative weights
+            self.register_buffer("prior_means", torch.zeros(k, d))
+            self.register_buffer("prior_tril", torch.eye(d).repeat(k, 1, 1))
+        # latents are standard normal; with a fitted prior one more coordinate picks the component
+        self.latent_shape = (d + 1,) if k else (d,)
+
+    def set_prior(self, weights: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor) -> None:
+        """Store a fitted Gaussian mixture (K weights, K x D means, K x D x D covariances)."""
+        w = weights.double() / weights.double().sum()
+        self.prior_cum.copy_(w.cumsum(0).float())
+        self.prior_cum[-1] = 1.0
+        self.prior_means.copy_(means.float())
+        self.prior_tril.copy_(torch.linalg.cholesky(covariances.double()).float())
+
+    def code(self, latent: torch.Tensor) -> torch.Tensor:
+        """Standard-normal latents (N, *latent_shape) -> decoder codes (N, latent_dim)."""
+        if not self.prior_components:
+            return latent
+        d = self.latent_dim
+        eps, u = latent[:, :d], latent[:, d]
+        p = 0.5 * (1.0 + torch.erf(u * (1.0 / math.sqrt(2.0))))
+        k = (p[:, None] > self.prior_cum[None, :-1]).sum(1)
+        return self.prior_means[k] + torch.matmul(self.prior_tril[k], eps.unsqueeze(-1)).squeeze(-1)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        """Decoder codes (N, latent_dim) -> images in [-1, 1]."""
+        return torch.tanh(0.5 * self.decoder(code))  # = 2 * sigmoid(logits) - 1
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images in [-1, 1] -> (mu, logvar) of q(z|x)."""
@@ -102,13 +143,13 @@ class VaeNet(nn.Module):
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(0.5 * self.decoder(z))  # = 2 * sigmoid(logits) - 1
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.code(latent))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] -> their reconstructions from the posterior mean, in [-1, 1]."""
         mu, _ = self.encode(x)
-        return self.forward(mu)
+        return self.decode(mu)
 
 
 def build_network(params: dict[str, Any]) -> VaeNet:
@@ -117,7 +158,62 @@ def build_network(params: dict[str, Any]) -> VaeNet:
         channels=int(params.get("channels", 1)),
         latent_dim=int(params.get("latent_dim", 32)),
         width=int(params.get("width", 32)),
+        prior_components=int(params.get("prior_components", 0)),
     )
+
+
+# --- the fitted prior -------------------------------------------------------------------------
+CODE_MEMORY = 4096  # posterior means of the last pictures trained on, kept for the fitted prior
+MAX_COMPONENTS = 20
+
+
+def prior_components_for(n: int, d: int) -> int:
+    """Mixture size for ``n`` codes of ``d`` dimensions: at least two codes per free parameter
+    of a component, at most :data:`MAX_COMPONENTS`; 0 when even one full Gaussian is too many."""
+    per = d + d * (d + 1) // 2
+    k = min(MAX_COMPONENTS, n // (2 * per))
+    return k if k >= 1 else (1 if n > per else 0)
+
+
+def fit_gaussian_mixture(x: np.ndarray, k: int, iterations: int = 150, seed: int = 0, reg: float = 1e-4):
+    """EM for a Gaussian mixture with full covariances; returns (weights, means, covariances).
+
+    Deterministic from ``seed`` (means start at distinct points picked k-means++ style); every
+    covariance gets ``reg`` on its diagonal so none becomes singular.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    rng = np.random.default_rng(seed)
+    centres = [x[rng.integers(n)]]
+    for _ in range(1, k):
+        dist = np.min([((x - c) ** 2).sum(1) for c in centres], axis=0)
+        centres.append(x[rng.choice(n, p=dist / dist.sum())] if dist.sum() > 0 else x[rng.integers(n)])
+    means = np.stack(centres)
+    cov = np.stack([np.cov(x.T).reshape(d, d) + reg * np.eye(d)] * k)
+    weights = np.full(k, 1.0 / k)
+    previous = -np.inf
+    for _ in range(iterations):
+        chol = np.linalg.cholesky(cov)
+        logp = np.empty((n, k))
+        for j in range(k):
+            sol = np.linalg.solve(chol[j], (x - means[j]).T)  # (d, n)
+            logdet = 2.0 * np.log(np.diag(chol[j])).sum()
+            logp[:, j] = np.log(weights[j]) - 0.5 * (logdet + (sol ** 2).sum(0) + d * math.log(2 * math.pi))
+        top = logp.max(1, keepdims=True)
+        resp = np.exp(logp - top)
+        total = resp.sum(1, keepdims=True)
+        loglik = float((np.log(total) + top).mean())
+        resp /= total
+        nk = resp.sum(0) + 1e-10
+        weights = nk / n
+        means = (resp.T @ x) / nk[:, None]
+        for j in range(k):
+            diff = x - means[j]
+            cov[j] = (diff.T * resp[:, j]) @ diff / nk[j] + reg * np.eye(d)
+        if loglik - previous < 1e-6:
+            break
+        previous = loglik
+    return weights, means, cov
 
 
 def kl_weight(step: int, beta: float, warmup: int) -> float:
@@ -164,6 +260,14 @@ class VaeRecipe(Recipe):
         self.net = VaeNet(config.image_size, channels, config.latent_dim, config.width).to(device)
         self.opt = adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.sample_columns = {"reconstructions": 2 * 4}  # real | reconstruction pairs, 4 pairs a row
+        extra = config.extra if isinstance(config.extra, dict) else {}
+        self.fitted_prior = bool(extra.get("fitted_prior", True))
+        # the posterior means of the last CODE_MEMORY training pictures: a ring on the device
+        # (no host copy per step), read once at export
+        self._codes = torch.zeros((CODE_MEMORY, int(config.latent_dim)), device=device)
+        self._filled = 0
+        self._pos = 0
+        self._last_mu: torch.Tensor | None = None
 
     def networks(self) -> dict[str, nn.Module]:
         return {"vae": self.net}
@@ -177,6 +281,7 @@ class VaeRecipe(Recipe):
         with self.amp.autocast():
             mu, logvar = self.net.encode(batch)
             mu, logvar = mu.float(), logvar.float()
+            self._last_mu = mu.detach()
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
             logits = self.net.decode_logits(z)
         pixels = float(target[0].numel())
@@ -192,6 +297,8 @@ class VaeRecipe(Recipe):
         self.net.train()
         total, metrics = self.loss(batch, step)
         norm = self.amp.step(total, self.opt, clip=float(self.config.clip_grad))
+        if self.fitted_prior and self._last_mu is not None:
+            self._remember_codes(self._last_mu)
         return {
             "loss.total": total.detach(),  # device tensors, read at the trainer's metrics interval
             **metrics,
@@ -244,6 +351,7 @@ class VaeRecipe(Recipe):
             x = images.to(self.device).float()
             mu, logvar = self.net.encode(x)
             mu, logvar = mu.float(), logvar.float()
+            self._last_mu = mu.detach()
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
             recon = bernoulli_nll(self.net.decode_logits(z), (x + 1.0) * 0.5)
             kl = gaussian_kl(mu, logvar).sum(1).mean() / float(x[0].numel())
@@ -251,9 +359,46 @@ class VaeRecipe(Recipe):
         finally:
             self.net.train(was_training)
 
+    def _remember_codes(self, mu: torch.Tensor) -> None:
+        mu = mu[-CODE_MEMORY:]
+        n, pos = mu.shape[0], self._pos
+        first = min(n, CODE_MEMORY - pos)
+        self._codes[pos:pos + first] = mu[:first]
+        if first < n:
+            self._codes[: n - first] = mu[first:]
+        self._pos = (pos + n) % CODE_MEMORY
+        self._filled = min(CODE_MEMORY, self._filled + n)
+
+    def recent_codes(self) -> torch.Tensor:
+        """The remembered posterior means, oldest first (CPU, float32)."""
+        codes = self._codes.detach().float().cpu()
+        if self._filled < CODE_MEMORY:
+            return codes[: self._filled].clone()
+        return torch.cat([codes[self._pos:], codes[: self._pos]])
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"codes": self.recent_codes()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        codes = state.get("codes") if isinstance(state, dict) else None
+        if isinstance(codes, torch.Tensor) and codes.dim() == 2 and codes.shape[1] == self._codes.shape[1]:
+            self._filled = self._pos = 0
+            if len(codes):
+                self._remember_codes(codes.float().to(self._codes.device))
+
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
         net = copy.deepcopy(self.net).cpu().eval()
         params = {"size": net.size, "channels": net.channels, "latent_dim": net.latent_dim, "width": net.width}
+        codes = self.recent_codes().double().numpy()
+        k = prior_components_for(len(codes), net.latent_dim) if self.fitted_prior else 0
+        if k and np.isfinite(codes).all():
+            weights, means, cov = fit_gaussian_mixture(codes, k, seed=int(self.config.seed))
+            if np.isfinite(means).all() and np.isfinite(cov).all():
+                params["prior_components"] = k
+                fitted = VaeNet(net.size, net.channels, net.latent_dim, net.width, prior_components=k)
+                fitted.load_state_dict(net.state_dict(), strict=False)
+                fitted.set_prior(torch.from_numpy(weights), torch.from_numpy(means), torch.from_numpy(cov))
+                net = fitted.eval()
         return net, "vae.conv", params
 
 
