@@ -158,3 +158,32 @@ def test_sharp_builtin_enhances_through_the_cli(builtins_with_sharp, imgen_home,
     path = builtins_with_sharp / "upscale-x4-sharp.safetensors"
     assert cli.main(["enhance", str(src), "-o", str(out2), "--model", str(path), "--quiet"]) == 0
     assert np.array_equal(load_image(out2).pixels, load_image(out).pixels)
+
+
+def test_phase_loss_sees_only_a_pattern_locked_to_the_sub_pixel_grid():
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 64, 64)
+    assert float(restore.phase_loss(target.clone(), target, 4)) == 0.0
+    texture = target + 0.03 * torch.randn_like(target)  # differs from the target at random
+    cell = 0.03 * torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(2, 2)  # a checkerboard of period 2 in the x4 cell
+    grid = target + cell.repeat(16, 16)  # the same size of error, locked to the x4 grid
+    assert float(restore.phase_loss(grid, target, 4)) > 10 * float(restore.phase_loss(texture, target, 4))
+    assert float(restore.phase_loss(grid, target, 1)) == 0.0  # no grid without upscaling
+    # descending it removes the grid and leaves the rest of the error alone
+    x = (texture + cell.repeat(16, 16)).requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=2e-3)
+    for _ in range(200):
+        opt.zero_grad()
+        restore.phase_loss(x, target, 4).backward()
+        opt.step()
+    left = (x.detach() - target).reshape(2, 3, 16, 4, 16, 4).mean(dim=(0, 1, 2, 4))
+    assert float(left.abs().max()) < 0.005
+    assert float((x.detach() - target).std()) > 0.025  # the random 0.03 texture error is still there
+
+
+def test_the_phase_penalty_is_part_of_the_generator_loss(tmp_path):
+    cfg = _sharp_config(extra={"blocks": 1, "disc": "unet", "disc_width": 8, "phase_weight": 10.0, "adv_warmup": 2})
+    dev = torch.device("cpu")
+    recipe = restore.GanRestoreRecipe(cfg, 3, dev, Amp(dev))
+    metrics = recipe.train_step(_crops(4, 32), 0)
+    assert float(metrics["loss.phase"]) > 0
