@@ -26,6 +26,13 @@ def save_real_generator(store_dir, name="tiny-gan"):
     return ModelStore(store_dir).save(name, dict(net.state_dict()), meta)
 
 
+def shipped_builtins() -> tuple[str, ...]:
+    """The built-in models this installation ships (the sharp upscalers only where their files are)."""
+    from imgen_desktop.core import enhance
+
+    return tuple(enhance.BUILTIN_PREFIX + n for n in enhance.ALL_BUILTIN_NAMES if enhance.builtin_path(n).is_file())
+
+
 def open_models_tab(window, qtbot, rows: int):
     """Switch the window to its Models tab and wait until the table lists ``rows`` rows."""
     tabs = window.findChild(QTabWidget, "mainTabs")

@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-from models_helpers import open_models_tab, save_real_generator
+from models_helpers import open_models_tab, save_real_generator, shipped_builtins
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLineEdit, QPushButton
@@ -22,7 +22,7 @@ def view(main_window, qtbot, imgen_home):
 
     save_real_generator(models_dir())
     window = main_window()
-    panel = open_models_tab(window, qtbot, rows=1 + 4)
+    panel = open_models_tab(window, qtbot, rows=1 + len(shipped_builtins()))
     panel.select("tiny-gan")
     v = panel.generate_view
     qtbot.waitUntil(lambda: len(v.tiles.images) == 16 and v.reseed_button.isEnabled(), timeout=60_000)
