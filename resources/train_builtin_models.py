@@ -68,7 +68,6 @@ BUILTINS: dict[str, dict] = {
 # (the faithful upscale-x2 / upscale-x4 files must be in resources/models/ first).
 SHARP_DESCRIPTION = ("Sharp: crisper edges and texture (GAN-trained); may invent detail. "
                      "The faithful model stays closest to the original.")
-SHARP_STEP_S = {"upscale-x2-sharp": 2.0, "upscale-x4-sharp": 2.6}  # measured CPU seconds per step (1 thread)
 _SHARP = dict(task="upscale", width=48, lr=1e-4, adv_weight=0.05, gan_loss="relativistic", ema=0.999, spectral_norm=True)
 # The degradation mix is milder than Real-ESRGAN's (and than core.degrade's defaults): with their
 # full-strength noise and JPEG on 85 % of the inputs, the fine-tune learnt to paint over texture
