@@ -53,6 +53,8 @@ def _add_train_options(p) -> None:
                    help="GAN loss (relativistic: enhancement tasks only)")
     p.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None, help="GAN: spectral norm in D")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="GAN: DiffAugment")
+    p.add_argument("--categories", type=int, default=None,
+                   help="GAN: InfoGAN categorical code with this many categories (0 = off; the standard preset uses 10)")
     p.add_argument("--ema", type=float, default=None, help="GAN: generator EMA decay (0 = off)")
     p.add_argument("--adv-weight", type=float, default=None, help="enhancement GAN: adversarial weight (0 = plain L1)")
     p.add_argument("--beta", type=float, default=None, help="VAE: KL weight")
@@ -143,7 +145,7 @@ def _cmd_devices(args) -> int:
 
 _TRAIN_FLAGS = (
     "scale", "data", "image_size", "batch_size", "steps", "lr", "seed", "sample_every", "checkpoint_every",
-    "channels", "gan_loss", "spectral_norm", "augment", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
+    "channels", "gan_loss", "spectral_norm", "augment", "categories", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
     "clip_grad", "rnn_steps", "precision", "val_split",
 )
 

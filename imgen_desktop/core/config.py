@@ -57,6 +57,7 @@ TRAIN_BOUNDS: dict[str, Bound] = {
     "sample_every": Bound(0, 100_000_000),
     "checkpoint_every": Bound(0, 100_000_000),
     "z_dim": Bound(1, 4096),
+    "categories": Bound(0, 256),
     "width": Bound(1, 1024),
     "ema": Bound(0, 1, whole=False),
     "adv_weight": Bound(0, 1000, whole=False),
@@ -112,6 +113,7 @@ class TrainConfig:
     val_split: float = 0.0
     # --- GAN ---
     z_dim: int = 100
+    categories: int = 0  # GAN generate: InfoGAN categorical code with this many categories (0 = off)
     width: int = 64  # base channel width of the networks (all families)
     gan_loss: str = "nonsat"  # nonsat | hinge | wgan-gp | bce (classic) | relativistic (enhancement)
     spectral_norm: bool = False

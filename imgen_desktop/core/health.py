@@ -401,7 +401,7 @@ REMEDY_OPTIONS: dict[str, tuple[tuple[str, dict], ...]] = {
 
 
 # Changes that alter the networks: they apply to a new run, never to a resumed checkpoint.
-NOT_RESUMABLE = frozenset({"spectral_norm", "width", "z_dim", "latent_dim", "rnn_steps", "rnn_hidden", "image_size"})
+NOT_RESUMABLE = frozenset({"spectral_norm", "categories", "width", "z_dim", "latent_dim", "rnn_steps", "rnn_hidden", "image_size"})
 
 
 OVERFIT_OPTIONS: dict[str, tuple[tuple[str, dict], ...]] = {"gan": (("DiffAugment", {"augment": True}),)}

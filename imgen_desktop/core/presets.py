@@ -114,6 +114,7 @@ PARAM_HELP: dict[str, str] = {
     "device": "Where to train: auto picks a CUDA GPU or Apple MPS when present, else the CPU.",
     "amp": "Mixed precision on CUDA GPUs (bf16 where supported, else fp16): faster, less memory.",
     "z_dim": "GAN: size of the random input vector.",
+    "categories": "GAN: an InfoGAN categorical code with this many categories (0 = off): the generator draws separate groups of pictures instead of blends between them.",
     "width": "Base number of channels of the networks: larger learns more detail, trains slower.",
     "gan_loss": "GAN loss: nonsat (non-saturating, default), hinge, wgan-gp (gradient penalty), bce (classic DCGAN), relativistic (ESRGAN's relativistic average GAN; enhancement only).",
     "spectral_norm": "GAN: spectral normalisation in the discriminator (stabilises training).",

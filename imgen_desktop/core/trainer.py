@@ -53,7 +53,7 @@ CHECKPOINT_VERSION = 1
 # Fields that define the networks: on resume they always come from the run's saved config.
 ARCH_FIELDS = (
     "family", "task", "scale", "data", "image_size", "channels", "z_dim", "width", "gan_loss", "spectral_norm",
-    "ema", "latent_dim", "rnn_steps", "rnn_hidden",
+    "categories", "ema", "latent_dim", "rnn_steps", "rnn_hidden",
     "val_split",  # and the validation split: a resumed run never trains on its held-out pictures
 )
 _PROGRESS_INTERVAL_S = 0.2

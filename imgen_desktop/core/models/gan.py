@@ -32,33 +32,58 @@ def _levels(image_size: int) -> int:
 
 
 class Generator(nn.Module):
-    """z (N, z_dim) -> images (N, C, S, S) in [-1, 1]."""
+    """latent (N, z_dim) -> images (N, C, S, S) in [-1, 1].
 
-    def __init__(self, z_dim: int = 100, channels: int = 3, width: int = 64, image_size: int = 32) -> None:
+    With ``categories`` K > 0 (InfoGAN's categorical code, Chen et al. 2016) the latent has one
+    more standard-normal coordinate, ``(N, z_dim + 1)``: its normal CDF picks one of K equally
+    likely categories, fed to the first layer as a one-hot vector beside the continuous code.
+    A discrete input lets the generator draw K separate groups of pictures (the digits of a
+    digit set) instead of sweeping one connected sheet through the blends between them.
+    """
+
+    def __init__(self, z_dim: int = 100, channels: int = 3, width: int = 64, image_size: int = 32, categories: int = 0) -> None:
         super().__init__()
         self.z_dim, self.channels, self.width, self.image_size = int(z_dim), int(channels), int(width), int(image_size)
+        self.categories = int(categories)
         n = _levels(self.image_size)
         ch = [min(self.width * 2 ** i, self.width * 8) for i in reversed(range(n))]  # e.g. 256,128,64
-        layers: list[nn.Module] = [nn.ConvTranspose2d(self.z_dim, ch[0], 4, 1, 0, bias=False), nn.BatchNorm2d(ch[0]), nn.ReLU(True)]
+        inputs = self.z_dim + self.categories
+        layers: list[nn.Module] = [nn.ConvTranspose2d(inputs, ch[0], 4, 1, 0, bias=False), nn.BatchNorm2d(ch[0]), nn.ReLU(True)]
         for a, b in zip(ch[:-1], ch[1:]):
             layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(ch[-1], self.channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         for m in self.modules():
             _dcgan_init(m)
+        if self.categories:
+            self.register_buffer("category_cum", torch.linspace(1.0 / self.categories, 1.0, self.categories), persistent=False)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
-        return (self.z_dim,)
+        return (self.z_dim + 1,) if self.categories else (self.z_dim,)
+
+    def category(self, latent: torch.Tensor) -> torch.Tensor:
+        """The category index (N,) of standard-normal latents (only with ``categories``)."""
+        u = latent[:, self.z_dim].float()
+        p = 0.5 * (1.0 + torch.erf(u * (1.0 / math.sqrt(2.0))))
+        return (p[:, None] > self.category_cum[None, :-1]).sum(1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.reshape(z.shape[0], self.z_dim, 1, 1))
+        if self.categories:
+            k = self.category(z)
+            onehot = (k[:, None] == torch.arange(self.categories, device=z.device)[None, :]).to(z.dtype)
+            z = torch.cat([z[:, : self.z_dim], onehot], 1)
+        return self.net(z.reshape(z.shape[0], self.z_dim + self.categories, 1, 1))
 
 
 class Discriminator(nn.Module):
-    """images -> one logit per image. ``norm``: "bn", "none"; spectral norm wraps every conv."""
+    """images -> one logit per image. ``norm``: "bn", "none"; spectral norm wraps every conv.
 
-    def __init__(self, channels: int = 3, width: int = 64, image_size: int = 32, norm: str = "bn", spectral: bool = False) -> None:
+    ``aux_classes`` K > 0 adds InfoGAN's Q head: K logits per image from the same body,
+    predicting the generator's category (``forward_aux``)."""
+
+    def __init__(self, channels: int = 3, width: int = 64, image_size: int = 32, norm: str = "bn", spectral: bool = False,
+                 aux_classes: int = 0) -> None:
         super().__init__()
         n = _levels(image_size)
         sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
@@ -71,12 +96,18 @@ class Discriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, True))
         layers.append(sn(nn.Conv2d(ch[-1], 1, 4, 1, 0)))
         self.net = nn.Sequential(*layers)
+        self.aux = sn(nn.Conv2d(ch[-1], int(aux_classes), 4, 1, 0)) if aux_classes else None
         if not spectral:
             for m in self.modules():
                 _dcgan_init(m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()
+
+    def forward_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(one logit per image, (N, K) category logits)."""
+        h = self.net[:-1](x)
+        return self.net[-1](h).flatten(), self.aux(h).flatten(1)
 
 
 def _dcgan_init(m: nn.Module) -> None:
@@ -137,16 +168,22 @@ class GanRecipe(Recipe):
             raise ImgenError(f"unknown GAN loss {c.gan_loss!r}; choose one of {', '.join(GAN_LOSSES)}")
         self.loss = c.gan_loss
         self.params = {"z_dim": int(c.z_dim), "channels": int(channels), "width": int(c.width), "image_size": int(c.image_size)}
+        self.categories = int(getattr(c, "categories", 0) or 0)
+        if self.categories:
+            self.params["categories"] = self.categories  # absent in older files: no categorical code
+        extra = c.extra if isinstance(c.extra, dict) else {}
+        self.info_weight = float(extra.get("info_weight", 1.0))
         self.G = Generator(**self.params).to(device)
         norm = "none" if (c.spectral_norm or self.loss == "wgan-gp") else "bn"
-        self.D = Discriminator(channels, int(c.width), int(c.image_size), norm=norm, spectral=bool(c.spectral_norm)).to(device)
+        self.D = Discriminator(channels, int(c.width), int(c.image_size), norm=norm, spectral=bool(c.spectral_norm),
+                               aux_classes=self.categories).to(device)
         betas = (float(c.beta1), float(c.beta2))
         self.opt_g = adam(self.G.parameters(), lr=c.lr, betas=betas)
         self.opt_d = adam(self.D.parameters(), lr=c.lr, betas=betas)
         self.ema_decay = float(c.ema or 0.0)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if self.ema_decay > 0 else None
         self.augment = bool(c.augment)
-        self.gp_weight = float(c.extra.get("gp_weight", 10.0)) if isinstance(c.extra, dict) else 10.0
+        self.gp_weight = float(extra.get("gp_weight", 10.0))
 
     def networks(self) -> dict[str, nn.Module]:
         nets = {"G": self.G, "D": self.D}
@@ -160,8 +197,18 @@ class GanRecipe(Recipe):
     def _d(self, x: torch.Tensor) -> torch.Tensor:
         return self.D(diff_augment(x) if self.augment else x).float()
 
-    def _z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.params["z_dim"], device=self.device)
+    def _d_info(self, x: torch.Tensor, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's logits for generated pictures and, with a categorical code, InfoGAN's loss: the
+        cross-entropy of the Q head's guess of each picture's category (a lower bound on the
+        mutual information between code and picture, up to a constant)."""
+        if not self.categories:
+            return self._d(x), None
+        logit, guess = self.D.forward_aux(diff_augment(x) if self.augment else x)
+        return logit.float(), F.cross_entropy(guess.float(), self.G.category(latent))
+
+    def _z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        z = torch.randn(n, *self.G.latent_shape, generator=generator)
+        return z.to(self.device) if generator is not None else z.to(self.device, non_blocking=True)
 
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
         n = batch.shape[0]
@@ -171,9 +218,10 @@ class GanRecipe(Recipe):
         self.D.train()
         with amp.autocast():
             with torch.no_grad():
-                fake = self.G(self._z(n))
+                latent = self._z(n)
+                fake = self.G(latent)
             d_real = self._d(batch)
-            d_fake = self._d(fake.detach())
+            d_fake, info_d = self._d_info(fake.detach(), latent)
             if self.loss == "hinge":
                 loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
             elif self.loss == "wgan-gp":
@@ -184,22 +232,28 @@ class GanRecipe(Recipe):
                 loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
         if self.loss == "wgan-gp":
             loss_d = loss_d + self.gp_weight * self._gradient_penalty(batch, fake.detach())
+        if info_d is not None:
+            loss_d = loss_d + self.info_weight * info_d
         grad_d = amp.step(loss_d, self.opt_d)
         # --- generator ---
         self.D.requires_grad_(False)
         with amp.autocast():
-            d_gen = self._d(self.G(self._z(n)))
+            latent = self._z(n)
+            d_gen, info_g = self._d_info(self.G(latent), latent)
             if self.loss in ("hinge", "wgan-gp"):
                 loss_g = -d_gen.mean()
             elif self.loss == "bce":
                 loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
             else:
                 loss_g = F.softplus(-d_gen).mean()
+            if info_g is not None:
+                loss_g = loss_g + self.info_weight * info_g
         grad_g = amp.step(loss_g, self.opt_g)
         self.D.requires_grad_(True)
         self._update_ema(step)
         # device tensors: the trainer reads them at its metrics interval, not every step
-        return {
+        out = {"loss.info": info_g.detach()} if info_g is not None else {}
+        return out | {
             "loss.g": loss_g.detach(),
             "loss.d": loss_d.detach(),
             "d.real": d_real.detach().mean(),
@@ -238,8 +292,7 @@ class GanRecipe(Recipe):
         was_training = net.training
         net.eval()
         gen = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(n, self.params["z_dim"], generator=gen).to(self.device)
-        images = net(z)
+        images = net(self._z(n, gen))
         net.train(was_training)
         return {"samples": to_uint8(images)}
 
@@ -254,7 +307,7 @@ class GanRecipe(Recipe):
         net.eval()
         self.D.eval()
         n = real.shape[0]
-        fake = net(torch.randn(n, self.params["z_dim"], generator=torch.Generator().manual_seed(4321)).to(self.device))
+        fake = net(self._z(n, torch.Generator().manual_seed(4321)))
         d_real = torch.sigmoid(self.D(real).float()).mean()
         d_fake = torch.sigmoid(self.D(fake).float()).mean()
         self.D.train()
@@ -275,7 +328,7 @@ class GanRecipe(Recipe):
         self.G.eval()
         try:
             d = self.D(images.to(self.device).float()).float()
-            fake = self.G(torch.randn(images.shape[0], self.params["z_dim"], device=self.device))
+            fake = self.G(self._z(images.shape[0]))
             d_fake = self.D(fake).float()
             return {"loss": float(F.softplus(-d).mean()), "d_real": float(d.mean()), "d_fake": float(d_fake.mean())}
         finally:
@@ -290,7 +343,8 @@ class GanRecipe(Recipe):
 
 
 def build_generator(params: dict[str, Any]) -> Generator:
-    return Generator(**{k: int(params[k]) for k in ("z_dim", "channels", "width", "image_size")})
+    return Generator(**{k: int(params[k]) for k in ("z_dim", "channels", "width", "image_size")},
+                     categories=int(params.get("categories", 0)))
 
 
 ARCHITECTURES = [

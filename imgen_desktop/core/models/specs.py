@@ -71,7 +71,7 @@ _SIZE = Int(8, 512, 32, power_of_two=True)
 SPECS: dict[str, dict[str, Any]] = {
     "gan.dcgan": {
         "z_dim": Int(1, 4096, 100), "channels": _CHANNELS, "width": Int(1, 1024, 64),
-        "image_size": Int(8, 256, 32, power_of_two=True),
+        "image_size": Int(8, 256, 32, power_of_two=True), "categories": Int(0, 256, 0),
     },
     "vae.conv": {"size": _SIZE, "channels": _CHANNELS, "latent_dim": Int(1, 4096, 32), "width": Int(1, 1024, 32),
                  "prior_components": Int(0, 64, 0)},

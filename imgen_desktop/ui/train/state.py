@@ -59,6 +59,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("ema", "Generator EMA", "float", 0.0, 0.99999, 0.001, 5, families=("gan",), tasks=("generate",), group="family"),
     FieldSpec("augment", "Augmentation", "bool", families=("gan",), tasks=("generate",), group="family"),
     FieldSpec("z_dim", "Latent size (z)", "int", 1, 4096, families=("gan",), tasks=("generate",), group="family"),
+    FieldSpec("categories", "Categories (InfoGAN)", "int", 0, 256, families=("gan",), tasks=("generate",), group="family"),
     FieldSpec("adv_weight", "Adversarial weight", "float", 0.0, 10.0, 0.005, 4, families=("gan",), tasks=_ENH, group="family"),
     FieldSpec("beta", "β (KL weight)", "float", 0.0, 100.0, 0.1, 3, families=("vae",), group="family"),
     FieldSpec("kl_warmup", "KL warm-up (steps)", "int", 0, 1_000_000, 100, families=("vae",), group="family"),
