@@ -94,12 +94,14 @@ class GeneratorModel:
 
         steps = max(2, int(steps))
         za, zb = self._latents(1, seed_a)[0], self._latents(1, seed_b)[0]
-        if hasattr(self.net, "code") and hasattr(self.net, "decode"):
-            # a VAE: a straight line between the two pictures' codes (with a fitted prior the
-            # latent picks a mixture component, and a path through latent space would jump)
+        in_codes = hasattr(self.net, "code") and hasattr(self.net, "decode")
+        if getattr(self.net, "interpolate_in_codes", in_codes):
+            # a VAE, a DRAW with a fitted prior, a GAN with categories: a straight line between
+            # the two pictures' codes (one latent coordinate picks a mixture component or a
+            # category, and a path through latent space would jump)
             with torch.inference_mode():
                 ca, cb = self.net.code(torch.stack([za, zb]).to(self.device)).float()
-                t = torch.linspace(0, 1, steps, device=ca.device)[:, None]
+                t = torch.linspace(0, 1, steps, device=ca.device).view(-1, *([1] * ca.dim()))
                 return self._decode_with(self.net.decode, (1 - t) * ca + t * cb)
         a, b = za.flatten(), zb.flatten()
         omega = torch.arccos(torch.clamp(torch.dot(a / a.norm(), b / b.norm()), -1.0, 1.0))

@@ -19,6 +19,7 @@ from torch import nn
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.core.models import Architecture
 from imgen_desktop.core.models.base import Recipe, adam, to_uint8
+from imgen_desktop.core.models.prior import pick_component
 
 GAN_LOSSES = ("nonsat", "hinge", "wgan-gp", "bce")
 
@@ -62,18 +63,29 @@ class Generator(nn.Module):
     def latent_shape(self) -> tuple[int, ...]:
         return (self.z_dim + 1,) if self.categories else (self.z_dim,)
 
+    @property
+    def interpolate_in_codes(self) -> bool:
+        return bool(self.categories)
+
     def category(self, latent: torch.Tensor) -> torch.Tensor:
         """The category index (N,) of standard-normal latents (only with ``categories``)."""
-        u = latent[:, self.z_dim].float()
-        p = 0.5 * (1.0 + torch.erf(u * (1.0 / math.sqrt(2.0))))
-        return (p[:, None] > self.category_cum[None, :-1]).sum(1)
+        return pick_component(latent[:, self.z_dim], self.category_cum)
+
+    def code(self, latent: torch.Tensor) -> torch.Tensor:
+        """Standard-normal latents -> the first layer's input: the continuous code and, with
+        categories, the category one-hot (a straight line between two codes morphs one
+        picture into the other: what interpolation uses)."""
+        if not self.categories:
+            return latent
+        k = self.category(latent)
+        onehot = (k[:, None] == torch.arange(self.categories, device=latent.device)[None, :]).to(latent.dtype)
+        return torch.cat([latent[:, : self.z_dim], onehot], 1)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        return self.net(code.reshape(code.shape[0], self.z_dim + self.categories, 1, 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if self.categories:
-            k = self.category(z)
-            onehot = (k[:, None] == torch.arange(self.categories, device=z.device)[None, :]).to(z.dtype)
-            z = torch.cat([z[:, : self.z_dim], onehot], 1)
-        return self.net(z.reshape(z.shape[0], self.z_dim + self.categories, 1, 1))
+        return self.decode(self.code(z))
 
 
 class Discriminator(nn.Module):
@@ -173,6 +185,9 @@ class GanRecipe(Recipe):
             self.params["categories"] = self.categories  # absent in older files: no categorical code
         extra = c.extra if isinstance(c.extra, dict) else {}
         self.info_weight = float(extra.get("info_weight", 1.0))
+        # the G step reuses the D step's fakes (one G forward a step, as the PyTorch DCGAN
+        # example does) instead of drawing a fresh batch
+        self.reuse_fakes = bool(extra.get("reuse_fakes", False))
         self.G = Generator(**self.params).to(device)
         norm = "none" if (c.spectral_norm or self.loss == "wgan-gp") else "bn"
         self.D = Discriminator(channels, int(c.width), int(c.image_size), norm=norm, spectral=bool(c.spectral_norm),
@@ -217,9 +232,12 @@ class GanRecipe(Recipe):
         self.G.train()
         self.D.train()
         with amp.autocast():
-            with torch.no_grad():
-                latent = self._z(n)
-                fake = self.G(latent)
+            latent = self._z(n)
+            if self.reuse_fakes:
+                fake = self.G(latent)  # kept with its graph for the G step
+            else:
+                with torch.no_grad():
+                    fake = self.G(latent)
             d_real = self._d(batch)
             d_fake, info_d = self._d_info(fake.detach(), latent)
             if self.loss == "hinge":
@@ -238,8 +256,10 @@ class GanRecipe(Recipe):
         # --- generator ---
         self.D.requires_grad_(False)
         with amp.autocast():
-            latent = self._z(n)
-            d_gen, info_g = self._d_info(self.G(latent), latent)
+            if not self.reuse_fakes:
+                latent = self._z(n)
+                fake = self.G(latent)
+            d_gen, info_g = self._d_info(fake, latent)
             if self.loss in ("hinge", "wgan-gp"):
                 loss_g = -d_gen.mean()
             elif self.loss == "bce":

@@ -77,7 +77,7 @@ SPECS: dict[str, dict[str, Any]] = {
                  "prior_components": Int(0, 64, 0)},
     "rnn.draw": {
         "size": _SIZE, "channels": _CHANNELS, "z_dim": Int(1, 4096, 16), "hidden": Int(1, 4096, 256),
-        "steps": Int(1, 256, 8),
+        "steps": Int(1, 256, 8), "prior_components": Int(0, 64, 0), "prior_dims": Int(0, 4096, 0),
     },
 }
 _RESTORE_COMMON = {

@@ -39,6 +39,14 @@ from torch.nn import functional as F
 from imgen_desktop.core.errors import ImgenError
 from imgen_desktop.core.models import Architecture
 from imgen_desktop.core.models.base import Recipe, adam, to_uint8
+from imgen_desktop.core.models.prior import (  # noqa: F401  (re-exported: the VAE's prior API)
+    CODE_MEMORY,
+    MAX_COMPONENTS,
+    CodeMemory,
+    fit_gaussian_mixture,
+    pick_component,
+    prior_components_for,
+)
 
 _MAX_MULT = 8  # channel cap: width * 8
 
@@ -126,9 +134,7 @@ class VaeNet(nn.Module):
         if not self.prior_components:
             return latent
         d = self.latent_dim
-        eps, u = latent[:, :d], latent[:, d]
-        p = 0.5 * (1.0 + torch.erf(u * (1.0 / math.sqrt(2.0))))
-        k = (p[:, None] > self.prior_cum[None, :-1]).sum(1)
+        eps, k = latent[:, :d], pick_component(latent[:, d], self.prior_cum)
         return self.prior_means[k] + torch.matmul(self.prior_tril[k], eps.unsqueeze(-1)).squeeze(-1)
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
@@ -160,60 +166,6 @@ def build_network(params: dict[str, Any]) -> VaeNet:
         width=int(params.get("width", 32)),
         prior_components=int(params.get("prior_components", 0)),
     )
-
-
-# --- the fitted prior -------------------------------------------------------------------------
-CODE_MEMORY = 4096  # posterior means of the last pictures trained on, kept for the fitted prior
-MAX_COMPONENTS = 20
-
-
-def prior_components_for(n: int, d: int) -> int:
-    """Mixture size for ``n`` codes of ``d`` dimensions: at least two codes per free parameter
-    of a component, at most :data:`MAX_COMPONENTS`; 0 when even one full Gaussian is too many."""
-    per = d + d * (d + 1) // 2
-    k = min(MAX_COMPONENTS, n // (2 * per))
-    return k if k >= 1 else (1 if n > per else 0)
-
-
-def fit_gaussian_mixture(x: np.ndarray, k: int, iterations: int = 150, seed: int = 0, reg: float = 1e-4):
-    """EM for a Gaussian mixture with full covariances; returns (weights, means, covariances).
-
-    Deterministic from ``seed`` (means start at distinct points picked k-means++ style); every
-    covariance gets ``reg`` on its diagonal so none becomes singular.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    n, d = x.shape
-    rng = np.random.default_rng(seed)
-    centres = [x[rng.integers(n)]]
-    for _ in range(1, k):
-        dist = np.min([((x - c) ** 2).sum(1) for c in centres], axis=0)
-        centres.append(x[rng.choice(n, p=dist / dist.sum())] if dist.sum() > 0 else x[rng.integers(n)])
-    means = np.stack(centres)
-    cov = np.stack([np.cov(x.T).reshape(d, d) + reg * np.eye(d)] * k)
-    weights = np.full(k, 1.0 / k)
-    previous = -np.inf
-    for _ in range(iterations):
-        chol = np.linalg.cholesky(cov)
-        logp = np.empty((n, k))
-        for j in range(k):
-            sol = np.linalg.solve(chol[j], (x - means[j]).T)  # (d, n)
-            logdet = 2.0 * np.log(np.diag(chol[j])).sum()
-            logp[:, j] = np.log(weights[j]) - 0.5 * (logdet + (sol ** 2).sum(0) + d * math.log(2 * math.pi))
-        top = logp.max(1, keepdims=True)
-        resp = np.exp(logp - top)
-        total = resp.sum(1, keepdims=True)
-        loglik = float((np.log(total) + top).mean())
-        resp /= total
-        nk = resp.sum(0) + 1e-10
-        weights = nk / n
-        means = (resp.T @ x) / nk[:, None]
-        for j in range(k):
-            diff = x - means[j]
-            cov[j] = (diff.T * resp[:, j]) @ diff / nk[j] + reg * np.eye(d)
-        if loglik - previous < 1e-6:
-            break
-        previous = loglik
-    return weights, means, cov
 
 
 def kl_weight(step: int, beta: float, warmup: int) -> float:
@@ -262,11 +214,8 @@ class VaeRecipe(Recipe):
         self.sample_columns = {"reconstructions": 2 * 4}  # real | reconstruction pairs, 4 pairs a row
         extra = config.extra if isinstance(config.extra, dict) else {}
         self.fitted_prior = bool(extra.get("fitted_prior", True))
-        # the posterior means of the last CODE_MEMORY training pictures: a ring on the device
-        # (no host copy per step), read once at export
-        self._codes = torch.zeros((CODE_MEMORY, int(config.latent_dim)), device=device)
-        self._filled = 0
-        self._pos = 0
+        # the posterior means of the last CODE_MEMORY training pictures, read once at export
+        self.memory = CodeMemory(int(config.latent_dim), device)
         self._last_mu: torch.Tensor | None = None
 
     def networks(self) -> dict[str, nn.Module]:
@@ -360,31 +309,17 @@ class VaeRecipe(Recipe):
             self.net.train(was_training)
 
     def _remember_codes(self, mu: torch.Tensor) -> None:
-        mu = mu[-CODE_MEMORY:]
-        n, pos = mu.shape[0], self._pos
-        first = min(n, CODE_MEMORY - pos)
-        self._codes[pos:pos + first] = mu[:first]
-        if first < n:
-            self._codes[: n - first] = mu[first:]
-        self._pos = (pos + n) % CODE_MEMORY
-        self._filled = min(CODE_MEMORY, self._filled + n)
+        self.memory.remember(mu)
 
     def recent_codes(self) -> torch.Tensor:
         """The remembered posterior means, oldest first (CPU, float32)."""
-        codes = self._codes.detach().float().cpu()
-        if self._filled < CODE_MEMORY:
-            return codes[: self._filled].clone()
-        return torch.cat([codes[self._pos:], codes[: self._pos]])
+        return self.memory.recent()
 
     def extra_state(self) -> dict[str, Any]:
-        return {"codes": self.recent_codes()}
+        return self.memory.state()
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        codes = state.get("codes") if isinstance(state, dict) else None
-        if isinstance(codes, torch.Tensor) and codes.dim() == 2 and codes.shape[1] == self._codes.shape[1]:
-            self._filled = self._pos = 0
-            if len(codes):
-                self._remember_codes(codes.float().to(self._codes.device))
+        self.memory.load(state)
 
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
         net = copy.deepcopy(self.net).cpu().eval()
