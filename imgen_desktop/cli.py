@@ -53,6 +53,10 @@ def _add_train_options(p) -> None:
                    help="GAN loss (relativistic: enhancement tasks only)")
     p.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None, help="GAN: spectral norm in D")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="GAN: DiffAugment")
+    p.add_argument("--reuse-fakes", action=argparse.BooleanOptionalAction, default=None,
+                   help="GAN: the G step reuses the D step's generated batch (one G pass a step, as the DCGAN example; the classic preset)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="GAN: scale of the exported model's random input (below 1: cleaner, less varied pictures; the standard preset uses 0.75)")
     p.add_argument("--categories", type=int, default=None,
                    help="GAN: InfoGAN categorical code with this many categories (0 = off; the standard preset uses 10)")
     p.add_argument("--ema", type=float, default=None, help="GAN: generator EMA decay (0 = off)")
@@ -145,7 +149,7 @@ def _cmd_devices(args) -> int:
 
 _TRAIN_FLAGS = (
     "scale", "data", "image_size", "batch_size", "steps", "lr", "seed", "sample_every", "checkpoint_every",
-    "channels", "gan_loss", "spectral_norm", "augment", "categories", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
+    "channels", "gan_loss", "spectral_norm", "augment", "categories", "temperature", "reuse_fakes", "ema", "adv_weight", "beta", "kl_warmup", "free_bits",
     "clip_grad", "rnn_steps", "precision", "val_split",
 )
 

@@ -58,6 +58,7 @@ TRAIN_BOUNDS: dict[str, Bound] = {
     "checkpoint_every": Bound(0, 100_000_000),
     "z_dim": Bound(1, 4096),
     "categories": Bound(0, 256),
+    "temperature": Bound(0.05, 4.0, whole=False),
     "width": Bound(1, 1024),
     "ema": Bound(0, 1, whole=False),
     "adv_weight": Bound(0, 1000, whole=False),
@@ -114,6 +115,8 @@ class TrainConfig:
     # --- GAN ---
     z_dim: int = 100
     categories: int = 0  # GAN generate: InfoGAN categorical code with this many categories (0 = off)
+    temperature: float = 1.0  # GAN generate: scale of the exported model's continuous latent (truncation trick)
+    reuse_fakes: bool = False  # GAN generate: the G step reuses the D step's fakes (the DCGAN example's loop)
     width: int = 64  # base channel width of the networks (all families)
     gan_loss: str = "nonsat"  # nonsat | hinge | wgan-gp | bce (classic) | relativistic (enhancement)
     spectral_norm: bool = False

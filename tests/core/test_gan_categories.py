@@ -91,3 +91,25 @@ def test_categories_export_to_onnx_unchanged(tmp_path):
     with torch.no_grad():
         want = net(z).numpy()
     assert np.abs(got - want).max() < 1e-4
+
+
+def test_the_temperature_scales_the_continuous_code_of_the_exported_model_only(tmp_path, monkeypatch):
+    from imgen_desktop.core.generate import load_generator
+    from imgen_desktop.core.store import read_meta
+
+    result, _ = _train(tmp_path, monkeypatch, 4, categories=3, temperature=0.5)
+    assert read_meta(result.model_path)["arch_params"]["temperature"] == 0.5
+    gen = load_generator(result.model_path)
+    net = gen.net
+    assert net.temperature == 0.5
+    z = torch.randn(4, 17, generator=torch.Generator().manual_seed(0))
+    code = net.code(z)
+    assert torch.allclose(code[:, :16], 0.5 * z[:, :16]) and torch.equal(code[:, 16:].sum(1), torch.ones(4))
+    net.temperature = 1.0
+    with torch.no_grad():
+        hot = net(z)
+    net.temperature = 0.5
+    with torch.no_grad():
+        assert not torch.allclose(net(z), hot)
+    # files from before carry no temperature: 1
+    assert gan.build_generator({"z_dim": 8, "channels": 1, "width": 8, "image_size": 16}).temperature == 1.0

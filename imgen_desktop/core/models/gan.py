@@ -42,10 +42,14 @@ class Generator(nn.Module):
     digit set) instead of sweeping one connected sheet through the blends between them.
     """
 
-    def __init__(self, z_dim: int = 100, channels: int = 3, width: int = 64, image_size: int = 32, categories: int = 0) -> None:
+    def __init__(self, z_dim: int = 100, channels: int = 3, width: int = 64, image_size: int = 32, categories: int = 0,
+                 temperature: float = 1.0) -> None:
         super().__init__()
         self.z_dim, self.channels, self.width, self.image_size = int(z_dim), int(channels), int(width), int(image_size)
         self.categories = int(categories)
+        # the continuous code is the latent times this (the exported model's truncation trick;
+        # 1 while training)
+        self.temperature = float(temperature)
         n = _levels(self.image_size)
         ch = [min(self.width * 2 ** i, self.width * 8) for i in reversed(range(n))]  # e.g. 256,128,64
         inputs = self.z_dim + self.categories
@@ -75,11 +79,14 @@ class Generator(nn.Module):
         """Standard-normal latents -> the first layer's input: the continuous code and, with
         categories, the category one-hot (a straight line between two codes morphs one
         picture into the other: what interpolation uses)."""
+        cont = latent[:, : self.z_dim]
+        if self.temperature != 1.0:
+            cont = cont * self.temperature
         if not self.categories:
-            return latent
+            return cont
         k = self.category(latent)
         onehot = (k[:, None] == torch.arange(self.categories, device=latent.device)[None, :]).to(latent.dtype)
-        return torch.cat([latent[:, : self.z_dim], onehot], 1)
+        return torch.cat([cont, onehot], 1)
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         return self.net(code.reshape(code.shape[0], self.z_dim + self.categories, 1, 1))
@@ -183,11 +190,12 @@ class GanRecipe(Recipe):
         self.categories = int(getattr(c, "categories", 0) or 0)
         if self.categories:
             self.params["categories"] = self.categories  # absent in older files: no categorical code
+        self.temperature = float(getattr(c, "temperature", 1.0) or 1.0)
         extra = c.extra if isinstance(c.extra, dict) else {}
         self.info_weight = float(extra.get("info_weight", 1.0))
         # the G step reuses the D step's fakes (one G forward a step, as the PyTorch DCGAN
         # example does) instead of drawing a fresh batch
-        self.reuse_fakes = bool(extra.get("reuse_fakes", False))
+        self.reuse_fakes = bool(getattr(c, "reuse_fakes", False))
         self.G = Generator(**self.params).to(device)
         norm = "none" if (c.spectral_norm or self.loss == "wgan-gp") else "bn"
         self.D = Discriminator(channels, int(c.width), int(c.image_size), norm=norm, spectral=bool(c.spectral_norm),
@@ -222,8 +230,9 @@ class GanRecipe(Recipe):
         return logit.float(), F.cross_entropy(guess.float(), self.G.category(latent))
 
     def _z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        z = torch.randn(n, *self.G.latent_shape, generator=generator)
-        return z.to(self.device) if generator is not None else z.to(self.device, non_blocking=True)
+        if generator is None:
+            return torch.randn(n, *self.G.latent_shape, device=self.device)
+        return torch.randn(n, *self.G.latent_shape, generator=generator).to(self.device)
 
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
         n = batch.shape[0]
@@ -312,7 +321,10 @@ class GanRecipe(Recipe):
         was_training = net.training
         net.eval()
         gen = torch.Generator().manual_seed(int(seed))
-        images = net(self._z(n, gen))
+        latent = self._z(n, gen)
+        if self.temperature != 1.0:  # the live samples show what the exported model will draw
+            latent[:, : self.params["z_dim"]] *= self.temperature
+        images = net(latent)
         net.train(was_training)
         return {"samples": to_uint8(images)}
 
@@ -356,7 +368,11 @@ class GanRecipe(Recipe):
             self.G.train(g_training)
 
     def export(self) -> tuple[nn.Module, str, dict[str, Any]]:
-        return self.inference_net(), "gan.dcgan", dict(self.params)
+        net, params = self.inference_net(), dict(self.params)
+        if self.temperature != 1.0:
+            net = copy.deepcopy(net)
+            net.temperature = params["temperature"] = self.temperature
+        return net, "gan.dcgan", params
 
     def extra_state(self) -> dict[str, Any]:
         return {}
@@ -364,7 +380,7 @@ class GanRecipe(Recipe):
 
 def build_generator(params: dict[str, Any]) -> Generator:
     return Generator(**{k: int(params[k]) for k in ("z_dim", "channels", "width", "image_size")},
-                     categories=int(params.get("categories", 0)))
+                     categories=int(params.get("categories", 0)), temperature=float(params.get("temperature", 1.0)))
 
 
 ARCHITECTURES = [

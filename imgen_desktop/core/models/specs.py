@@ -37,6 +37,20 @@ class Int:
 
 
 @dataclass(frozen=True)
+class Float:
+    lo: float
+    hi: float
+    default: float | None = None
+
+    def check(self, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ModelError(f"{key} must be a number, not {_show(value)}")
+        if not self.lo <= value <= self.hi:  # also False for NaN
+            raise ModelError(f"{key} = {_show(value)} is out of range ({self.lo} to {self.hi})")
+        return float(value)
+
+
+@dataclass(frozen=True)
 class Choice:
     values: tuple
     default: Any = None
@@ -72,6 +86,7 @@ SPECS: dict[str, dict[str, Any]] = {
     "gan.dcgan": {
         "z_dim": Int(1, 4096, 100), "channels": _CHANNELS, "width": Int(1, 1024, 64),
         "image_size": Int(8, 256, 32, power_of_two=True), "categories": Int(0, 256, 0),
+        "temperature": Float(0.05, 4.0, 1.0),
     },
     "vae.conv": {"size": _SIZE, "channels": _CHANNELS, "latent_dim": Int(1, 4096, 32), "width": Int(1, 1024, 32),
                  "prior_components": Int(0, 64, 0)},

@@ -60,6 +60,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("augment", "Augmentation", "bool", families=("gan",), tasks=("generate",), group="family"),
     FieldSpec("z_dim", "Latent size (z)", "int", 1, 4096, families=("gan",), tasks=("generate",), group="family"),
     FieldSpec("categories", "Categories (InfoGAN)", "int", 0, 256, families=("gan",), tasks=("generate",), group="family"),
+    FieldSpec("temperature", "Sampling temperature", "float", 0.05, 4.0, 0.05, 2, families=("gan",), tasks=("generate",), group="family"),
+    FieldSpec("reuse_fakes", "One generator pass a step", "bool", families=("gan",), tasks=("generate",), group="family"),
     FieldSpec("adv_weight", "Adversarial weight", "float", 0.0, 10.0, 0.005, 4, families=("gan",), tasks=_ENH, group="family"),
     FieldSpec("beta", "β (KL weight)", "float", 0.0, 100.0, 0.1, 3, families=("vae",), group="family"),
     FieldSpec("kl_warmup", "KL warm-up (steps)", "int", 0, 1_000_000, 100, families=("vae",), group="family"),
