@@ -56,7 +56,7 @@ def _add_train_options(p) -> None:
     p.add_argument("--reuse-fakes", action=argparse.BooleanOptionalAction, default=None,
                    help="GAN: the G step reuses the D step's generated batch (one G pass a step, as the DCGAN example; the classic preset)")
     p.add_argument("--temperature", type=float, default=None,
-                   help="GAN: scale of the exported model's random input (below 1: cleaner, less varied pictures; the standard preset uses 0.75)")
+                   help="GAN: scale of the exported model's random input (below 1: cleaner, less varied pictures; the standard preset uses 0.6)")
     p.add_argument("--categories", type=int, default=None,
                    help="GAN: InfoGAN categorical code with this many categories (0 = off; the standard preset uses 10)")
     p.add_argument("--ema", type=float, default=None, help="GAN: generator EMA decay (0 = off)")

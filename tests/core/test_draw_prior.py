@@ -95,7 +95,7 @@ def test_the_remembered_glimpse_codes_survive_a_resume():
 
     cfg = TrainConfig(family="rnn", task="generate", image_size=16, rnn_steps=3, rnn_hidden=16, latent_dim=2, steps=10)
     recipe = rnn.DrawRecipe(cfg, 1, torch.device("cpu"), Amp(torch.device("cpu")))
-    recipe.train_step(torch.rand(8, 1, 16, 16) * 2 - 1, 1)
+    recipe.train_step(torch.rand(8, 1, 16, 16) * 2 - 1, 4)  # every fourth step remembers its codes
     codes = recipe.memory.recent()
     assert codes.shape == (8, 6)
     other = rnn.DrawRecipe(cfg, 1, torch.device("cpu"), Amp(torch.device("cpu")))

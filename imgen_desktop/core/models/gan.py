@@ -202,7 +202,8 @@ class GanRecipe(Recipe):
                                aux_classes=self.categories).to(device)
         betas = (float(c.beta1), float(c.beta2))
         self.opt_g = adam(self.G.parameters(), lr=c.lr, betas=betas)
-        self.opt_d = adam(self.D.parameters(), lr=c.lr, betas=betas)
+        # the two time-scale rule (Heusel et al. 2017): extra["lr_d"] gives D its own rate
+        self.opt_d = adam(self.D.parameters(), lr=float(extra.get("lr_d", c.lr)), betas=betas)
         self.ema_decay = float(c.ema or 0.0)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if self.ema_decay > 0 else None
         self.augment = bool(c.augment)
