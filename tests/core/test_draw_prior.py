@@ -3,8 +3,9 @@ directions of the glimpses' posterior means, a Gaussian in the rest, one extra l
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
+
+from onnx_helpers import assert_onnx_matches
 
 from imgen_desktop.core.models import prior, rnn
 
@@ -104,12 +105,6 @@ def test_the_remembered_glimpse_codes_survive_a_resume():
 
 
 def test_the_draw_prior_exports_to_onnx_unchanged(tmp_path):
-    pytest.importorskip("onnxruntime")
-    import onnxruntime as ort
-
-    from imgen_desktop.core.export import export_onnx
-    from imgen_desktop.core.store import save_model_file
-
     codes, _, _ = _codes()
     fitted = prior.fit_subspace_mixture(codes, seed=0)
     k, r = len(fitted["weights"]), fitted["means"].shape[1]
@@ -118,12 +113,4 @@ def test_the_draw_prior_exports_to_onnx_unchanged(tmp_path):
     meta = {"arch": "rnn.draw", "family": "rnn", "task": "generate", "channels": 1, "image_size": 16,
             "arch_params": {"size": 16, "channels": 1, "z_dim": 4, "hidden": 16, "steps": 3,
                             "prior_components": k, "prior_dims": r}}
-    path = tmp_path / "d.safetensors"
-    save_model_file(path, net.state_dict(), meta)
-    onnx_path = export_onnx(path, tmp_path / "d.onnx")
-    sess = ort.InferenceSession(str(onnx_path))
-    z = torch.randn(5, 13, generator=torch.Generator().manual_seed(0))
-    got = sess.run(None, {sess.get_inputs()[0].name: z.numpy()})[0]
-    with torch.no_grad():
-        want = net(z).numpy()
-    assert np.abs(got - want).max() < 1e-4
+    assert_onnx_matches(tmp_path, net, meta, torch.randn(5, 13, generator=torch.Generator().manual_seed(0)))

@@ -3,8 +3,9 @@ coordinate picks one of K categories; the discriminator's Q head learns to tell 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
+
+from onnx_helpers import assert_onnx_matches
 
 from imgen_desktop.core.models import gan
 
@@ -73,24 +74,10 @@ def test_a_run_with_categories_learns_them_and_exports_a_generator_that_uses_the
 
 
 def test_categories_export_to_onnx_unchanged(tmp_path):
-    pytest.importorskip("onnxruntime")
-    import onnxruntime as ort
-
-    from imgen_desktop.core.export import export_onnx
-    from imgen_desktop.core.store import save_model_file
-
     net = gan.Generator(z_dim=8, channels=1, width=8, image_size=16, categories=3).eval()
     meta = {"arch": "gan.dcgan", "family": "gan", "task": "generate", "channels": 1, "image_size": 16,
             "arch_params": {"z_dim": 8, "channels": 1, "width": 8, "image_size": 16, "categories": 3}}
-    path = tmp_path / "g.safetensors"
-    save_model_file(path, net.state_dict(), meta)
-    onnx_path = export_onnx(path, tmp_path / "g.onnx")
-    sess = ort.InferenceSession(str(onnx_path))
-    z = torch.randn(9, 9, generator=torch.Generator().manual_seed(0))
-    got = sess.run(None, {sess.get_inputs()[0].name: z.numpy()})[0]
-    with torch.no_grad():
-        want = net(z).numpy()
-    assert np.abs(got - want).max() < 1e-4
+    assert_onnx_matches(tmp_path, net, meta, torch.randn(9, 9, generator=torch.Generator().manual_seed(0)))
 
 
 def test_the_temperature_scales_the_continuous_code_of_the_exported_model_only(tmp_path, monkeypatch):

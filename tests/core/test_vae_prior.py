@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from onnx_helpers import assert_onnx_matches
+
 from imgen_desktop.core.models import vae
 
 
@@ -120,23 +122,9 @@ def test_the_remembered_codes_survive_a_resume():
 
 @pytest.mark.parametrize("k", [1, 3])
 def test_the_fitted_prior_exports_to_onnx_unchanged(tmp_path, k):
-    pytest.importorskip("onnxruntime")
-    import onnxruntime as ort
-
-    from imgen_desktop.core.export import export_onnx
-    from imgen_desktop.core.store import save_model_file
-
     net = vae.VaeNet(16, 1, latent_dim=3, width=8, prior_components=k).eval()
     weights, means, cov = vae.fit_gaussian_mixture(_clusters()[0] @ np.ones((2, 3)) / 2, k)
     net.set_prior(torch.from_numpy(weights), torch.from_numpy(means), torch.from_numpy(cov))
     meta = {"arch": "vae.conv", "family": "vae", "task": "generate", "channels": 1, "image_size": 16,
             "arch_params": {"size": 16, "channels": 1, "latent_dim": 3, "width": 8, "prior_components": k}}
-    path = tmp_path / "v.safetensors"
-    save_model_file(path, net.state_dict(), meta)
-    onnx_path = export_onnx(path, tmp_path / "v.onnx")
-    sess = ort.InferenceSession(str(onnx_path))
-    z = torch.randn(7, 4, generator=torch.Generator().manual_seed(0))
-    got = sess.run(None, {sess.get_inputs()[0].name: z.numpy()})[0]
-    with torch.no_grad():
-        want = net(z).numpy()
-    assert np.abs(got - want).max() < 1e-4
+    assert_onnx_matches(tmp_path, net, meta, torch.randn(7, 4, generator=torch.Generator().manual_seed(0)))
