@@ -60,7 +60,7 @@ def make_texture_crops(folder: Path, source: Path = BSDS, per_photo: int = 4, si
     return count
 
 
-def run(family: str, data: str, size: int, seed: int) -> dict:
+def run(family: str, data: str, size: int, seed: int, steps: int | None = None) -> dict:
     from imgen_desktop.core.config import TrainConfig
     from imgen_desktop.core.generate import load_generator
     from imgen_desktop.core.presets import apply_preset
@@ -68,6 +68,8 @@ def run(family: str, data: str, size: int, seed: int) -> dict:
 
     config = apply_preset(TrainConfig(family=family, task="generate", data=data), "standard")
     config.image_size, config.seed, config.device = size, seed, "cpu"
+    if steps:
+        config.steps = steps
     config.name = f"grid-{family}-{Path(data).name.replace(':', '-')}-{size}"
     states: dict[str, str] = {}
     flagged: list[str] = []
@@ -99,6 +101,7 @@ def main() -> int:
     parser.add_argument("--textures-dir", default=os.path.join(tempfile.gettempdir(), "imgen-bsds-textures-64"))
     parser.add_argument("--home", default=None, help="IMGEN_HOME for the runs (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=None, help="override the preset's steps (a shorter look)")
     args = parser.parse_args()
     os.environ["IMGEN_HOME"] = args.home or tempfile.mkdtemp(prefix="imgen-grids-")
     from PIL import Image
@@ -115,7 +118,7 @@ def main() -> int:
     rows = []
     for data in args.data:
         for family in args.families:
-            res = run(family, sources[data], SIZES[data], args.seed)
+            res = run(family, sources[data], SIZES[data], args.seed, args.steps)
             if "error" in res:
                 print(f"{family} on {data}: FAILED {res['error']}")
                 continue
