@@ -36,6 +36,7 @@ TRAIN_DATA = Path(os.environ.get("IMGEN_BUILTIN_DATA", ROOT.parent / "shared" / 
 # output pixel, the 432 training photos, 8-fold flips/rotations, long cosine schedules.
 # ``init_from`` names another built-in whose matching weights start the net (x4 from x2, as EDSR
 # does); it is trained first when it is in the same call.
+INPAINT_STAGE2_STEPS = 3000
 BUILTINS: dict[str, dict] = {
     "upscale-x2": dict(task="upscale", scale=2, image_size=64, batch_size=16, steps=4500, lr=1e-3, width=48,
                        extra={"blocks": 7, "dihedral": True, "bicubic_only": True, "blur_prob": 0.0},
@@ -46,10 +47,20 @@ BUILTINS: dict[str, dict] = {
     "denoise": dict(task="denoise", image_size=64, batch_size=16, steps=3000, lr=1e-3, width=56,
                     extra={"blocks": 5, "dihedral": True},
                     noise_sigma=55.0, camera_noise=True, label="Denoise (built-in)"),
-    # dilated blocks (radius ~130 px at full resolution) so the receptive field covers a hole
-    "inpaint": dict(task="inpaint", image_size=128, batch_size=8, steps=2000, lr=1e-3, width=32,
-                    extra={"blocks": 8, "dilations": [1, 2, 4, 8], "dihedral": True},
-                    label="Inpaint (built-in)"),
+    # dilated blocks (radius ~130 px at full resolution) so the receptive field covers a hole.
+    # Stage 1 (an intermediate file in the scratch home; it was the shipped inpaint model of the
+    # second generation) ...
+    "inpaint-stage1": dict(task="inpaint", image_size=128, batch_size=8, steps=2000, lr=1e-3, width=32,
+                           extra={"blocks": 8, "dilations": [1, 2, 4, 8], "dihedral": True},
+                           intermediate=True, label="Inpaint (stage 1)"),
+    # ... stage 2 grows it to see the smooth fill it refines (``feed_base``: the head conv gains
+    # input channels that start at zero, so training goes on from stage 1's function) and trains
+    # on masks like the ones users paint and the benchmark draws: brushes from 2.5 px to 18 px
+    # radius (stage 1: 4-15 px), boxes of 15-70 px, 3-40 % of the crop.
+    "inpaint": dict(task="inpaint", image_size=128, batch_size=8, steps=INPAINT_STAGE2_STEPS, lr=5e-4, width=32,
+                    extra={"blocks": 8, "dilations": [1, 2, 4, 8], "dihedral": True, "feed_base": True,
+                           "masks": {"radius": [0.02, 0.14], "rect": [0.12, 0.55], "max_cover": 0.4}},
+                    init_from="inpaint-stage1", label="Inpaint (built-in)"),
 }
 
 # Third generation (issue 17): the sharp upscalers. The faithful net (same architecture) is

@@ -316,9 +316,11 @@ def _segment_distance(py, px, y0, x0, y1, x1):
 def random_masks(
     n: int, height: int, width: int, generator: torch.Generator | None = None,
     max_strokes: int = 3, max_rects: int = 2, min_cover: float = 0.03, max_cover: float = 0.45,
+    radius: tuple[float, float] = (0.03, 0.12), rect: tuple[float, float] = (0.1, 0.4),
 ) -> torch.Tensor:
     """Free-form hole masks (N, 1, H, W), 1 = hole: brush strokes (random walks with a round
-    brush) and axis-aligned rectangles, re-drawn until the hole covers ``min_cover``..``max_cover``."""
+    brush of ``radius`` = (smallest, largest) x the shorter side) and axis-aligned rectangles
+    (sides ``rect`` x the shorter side), re-drawn until the hole covers ``min_cover``..``max_cover``."""
     g = generator
     py = torch.arange(height, dtype=torch.float32).view(-1, 1)
     px = torch.arange(width, dtype=torch.float32).view(1, -1)
@@ -334,17 +336,17 @@ def random_masks(
                 strokes = 1
             for _ in range(strokes):
                 y, x = u() * height, u() * width
-                radius = size * (0.03 + 0.09 * u())
+                r_brush = size * (radius[0] + (radius[1] - radius[0]) * u())
                 angle = u() * 2 * math.pi
                 for _v in range(1 + int(u() * 5)):
                     angle += (u() - 0.5) * 2.0
                     length = size * (0.1 + 0.3 * u())
                     y1 = min(max(y + length * math.sin(angle), 0.0), height - 1.0)
                     x1 = min(max(x + length * math.cos(angle), 0.0), width - 1.0)
-                    m |= _segment_distance(py, px, y, x, y1, x1) <= radius
+                    m |= _segment_distance(py, px, y, x, y1, x1) <= r_brush
                     y, x = y1, x1
             for _ in range(rects):
-                rh, rw = int(size * (0.1 + 0.3 * u())), int(size * (0.1 + 0.3 * u()))
+                rh, rw = (int(size * (rect[0] + (rect[1] - rect[0]) * u())) for _s in range(2))
                 y0, x0 = int(u() * max(1, height - rh)), int(u() * max(1, width - rw))
                 m[y0 : y0 + rh, x0 : x0 + rw] = True
             cover = float(m.float().mean())
@@ -354,6 +356,7 @@ def random_masks(
     return masks
 
 
+MASK_OPTIONS = {"max_strokes", "max_rects", "min_cover", "max_cover", "radius", "rect"}
 GRAY_SHARE = 0.2  # denoise training: share of crops turned to (replicated) grayscale
 FILL_SIGMAS = (1.5, 4.0, 12.0)
 FILL_RADIUS = int(3 * FILL_SIGMAS[-1]) + 1
@@ -434,6 +437,10 @@ def degrade(task: str, clean: torch.Tensor, config, generator: torch.Generator |
             noisy = torch.where(pick.to(clean.device).view(-1, 1, 1, 1), noisy[:, :1].expand_as(noisy), noisy)
         return {"input": noisy, "target": clean, "sigma": sigma}
     if task == "inpaint":
-        mask = random_masks(clean.shape[0], clean.shape[-2], clean.shape[-1], generator).to(clean)
+        extra = getattr(config, "extra", None) or {}
+        options = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in dict(extra.get("masks") or {}).items()}
+        if bad := sorted(set(options) - MASK_OPTIONS):
+            raise ValueError(f"unknown mask option(s) {', '.join(bad)}; choose from {', '.join(sorted(MASK_OPTIONS))}")
+        mask = random_masks(clean.shape[0], clean.shape[-2], clean.shape[-1], generator, **options).to(clean)
         return {"input": apply_mask(clean, mask), "target": clean, "mask": mask}
     raise ValueError(f"no degradation for task {task!r}")

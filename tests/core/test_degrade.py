@@ -136,3 +136,23 @@ def test_bicubic_only_upscale_degradation_is_exactly_the_benchmark_input():
     assert torch.equal(d["input"], plain["input"])
     mixed = TrainConfig(family="gan", task="upscale", scale=2, extra={"blur_prob": 1.0})
     assert not torch.equal(dg.degrade("upscale", clean, mixed, torch.Generator().manual_seed(2))["input"], plain["input"])
+
+
+def test_training_masks_take_brush_and_box_sizes_from_the_recipe():
+    """extra masks: thin brushes give thin strokes (a hole pixel's distance to the nearest known
+    pixel stays near the brush radius; where strokes cross it can grow a little), and unknown
+    options are refused by name."""
+    from scipy import ndimage
+
+    def widest(masks):  # the median over the masks of the deepest hole pixel
+        return float(np.median([ndimage.distance_transform_edt(m[0].numpy()).max() for m in masks]))
+
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    thin = dg.random_masks(8, 128, 128, g(), max_rects=0, radius=(0.02, 0.03))
+    thick = dg.random_masks(8, 128, 128, g(), max_rects=0, radius=(0.10, 0.12))
+    assert widest(thin) <= 0.03 * 128 + 1.5 < 0.10 * 128 <= widest(thick)
+    cfg = TrainConfig(family="gan", task="inpaint", extra={"masks": {"radius": [0.02, 0.03], "max_rects": 0}})
+    d = dg.degrade("inpaint", torch.rand(4, 3, 64, 64), cfg, torch.Generator().manual_seed(0))
+    assert widest(d["mask"]) <= 0.03 * 64 + 1.5
+    with pytest.raises(ValueError, match="unknown mask option.*brush"):
+        dg.degrade("inpaint", torch.rand(1, 3, 64, 64), TrainConfig(family="gan", task="inpaint", extra={"masks": {"brush": 3}}))

@@ -216,3 +216,41 @@ def test_restore_recipe_starts_from_another_models_matching_weights(tmp_path):
     save_model_file(other, {"unrelated": torch.zeros(3)}, {"arch": "gan.restore", "family": "gan", "task": "upscale", "scale": 2, "channels": 3, "arch_params": dict(x2.params)})
     with pytest.raises(ModelError, match="no weights in common"):
         GanRestoreRecipe(TrainConfig(family="gan", task="upscale", scale=4, width=16, extra={"init_from": str(other)}), 3, torch.device("cpu"), amp)
+
+
+def test_an_inpaint_net_grown_to_see_its_fill_starts_as_the_file_it_came_from(tmp_path):
+    """extra feed_base + init_from: the head conv gains input channels (the smooth fill); the old
+    channels keep their weights and the new ones start at zero, so the grown net's output is the
+    old net's, and the grown file says so in its params (files without it keep loading)."""
+    import torch
+
+    from imgen_desktop.core.config import TrainConfig
+    from imgen_desktop.core.models.base import Amp
+    from imgen_desktop.core.models.files import save_model_file
+    from imgen_desktop.core.models.restore import GanRestoreRecipe, RestoreGenerator
+
+    amp = Amp(torch.device("cpu"), False, "fp32")
+    extra = {"blocks": 2, "dilations": [1, 2]}
+    old = GanRestoreRecipe(TrainConfig(family="gan", task="inpaint", width=16, extra=extra), 3, torch.device("cpu"), amp)
+    with torch.no_grad():
+        old.net.tail.weight.normal_(0, 0.05)  # a net whose output differs from its base
+    assert "feed_base" not in old.params
+    src = tmp_path / "old.safetensors"
+    save_model_file(src, {k: v.contiguous() for k, v in old.net.state_dict().items()},
+                    {"arch": "gan.restore", "family": "gan", "task": "inpaint", "channels": 3, "arch_params": dict(old.params)})
+    cfg = TrainConfig(family="gan", task="inpaint", width=16, extra={**extra, "feed_base": True, "init_from": str(src)})
+    grown = GanRestoreRecipe(cfg, 3, torch.device("cpu"), amp)
+    assert grown.params["feed_base"] is True
+    assert grown.init_copied == len(old.net.state_dict())
+    head_old, head_new = old.net.trunk.head.weight, grown.net.trunk.head.weight
+    assert head_new.shape[1] == head_old.shape[1] + 3 * 4  # the fill, pixel-unshuffled by 2
+    assert torch.equal(head_new[:, : head_old.shape[1]], head_old) and not head_new[:, head_old.shape[1]:].any()
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 32, 32, generator=g)
+    mask = (torch.rand(2, 1, 32, 32, generator=g) > 0.7).float()
+    with torch.no_grad():
+        a, b = old.net.eval()(torch.cat([x, mask], 1)), grown.net.eval()(torch.cat([x, mask], 1))
+    assert float((a - b).abs().max()) < 1e-5
+    assert float((a - x).abs().max()) > 1e-3  # the check would see a net that ignored its tail
+    # a file without feed_base builds the net it was trained as
+    assert not RestoreGenerator(**old.params).feed_base

@@ -102,6 +102,8 @@ def default_params(family: str, config: Any, channels: int) -> dict[str, Any]:
         "dilations": [int(d) for d in extra.get("dilations", [1, 2, 4, 1] if task == "inpaint" else [1])],
         "noise_hint": task == "denoise",
     }
+    if task == "inpaint" and extra.get("feed_base"):
+        params["feed_base"] = True
     if family == "gan":
         params["blocks"] = int(extra.get("blocks", 6))
     elif family == "vae":
@@ -117,7 +119,8 @@ def default_params(family: str, config: Any, channels: int) -> dict[str, Any]:
 class _RestoreBase(nn.Module):
     """Shared pre/post-processing of the three families (see the module docstring)."""
 
-    def __init__(self, channels: int, task: str, scale: int, width: int, unshuffle: int, dilations: list[int], noise_hint: bool) -> None:
+    def __init__(self, channels: int, task: str, scale: int, width: int, unshuffle: int, dilations: list[int], noise_hint: bool,
+                 feed_base: bool = False) -> None:
         super().__init__()
         if task not in TASKS:
             raise ValueError(f"unknown enhancement task {task!r}")
@@ -129,7 +132,11 @@ class _RestoreBase(nn.Module):
         self.dilations = list(dilations)
         self.width = int(width)
         self.in_channels = self.channels + (1 if task == "inpaint" else 0)
-        self.feat_in = self.in_channels * self.unshuffle**2 + (1 if self.noise_hint else 0)
+        # inpaint: the trunk may also see the smooth fill it refines (``feed_base``), appended
+        # after the image and mask so that a net trained without it can be grown into one
+        self.feed_base = bool(feed_base) and task == "inpaint"
+        self.feat_in = (self.in_channels + (self.channels if self.feed_base else 0)) * self.unshuffle**2 \
+            + (1 if self.noise_hint else 0)
         self.out_factor = self.scale * self.unshuffle
         self.pad_multiple = self.unshuffle
         self.base_radius = dg.FILL_RADIUS if task == "inpaint" else 2
@@ -152,6 +159,8 @@ class _RestoreBase(nn.Module):
         else:
             img = x
             base = x
+        if self.feed_base:
+            x = torch.cat([x, base], 1)
         inp = F.pixel_unshuffle(x, self.unshuffle) if self.unshuffle > 1 else x
         if self.noise_hint:
             if noise_level is None:
@@ -177,8 +186,8 @@ class _RestoreBase(nn.Module):
 class RestoreGenerator(_RestoreBase):
     """EDSR-like residual generator (the GAN family's inference net)."""
 
-    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=6, unshuffle=1, dilations=(1,), noise_hint=False, **_: Any) -> None:
-        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint)
+    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=6, unshuffle=1, dilations=(1,), noise_hint=False, feed_base=False, **_: Any) -> None:
+        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint, feed_base)
         self.trunk = Trunk(self.feat_in, width, int(blocks), self.dilations)
         self.tail = self.make_tail(width)
         self.radius = self.base_radius + (self.trunk.radius + 1) * self.unshuffle + 2
@@ -211,8 +220,8 @@ class RestoreCVAE(_RestoreBase):
     """Conditional VAE: prior p(z | degraded) at half the trunk resolution; the decoder adds
     the decoded latent to the condition features. Inference uses the prior mean by default."""
 
-    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=4, dec_blocks=2, latent=8, unshuffle=1, dilations=(1,), noise_hint=False, **_: Any) -> None:
-        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint)
+    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=4, dec_blocks=2, latent=8, unshuffle=1, dilations=(1,), noise_hint=False, feed_base=False, **_: Any) -> None:
+        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint, feed_base)
         self.latent = int(latent)
         self.cond = Trunk(self.feat_in, width, int(blocks), self.dilations)
         self.prior = _conv(width, 2 * self.latent, k=4, stride=2)
@@ -279,8 +288,8 @@ class RestoreRNN(_RestoreBase):
     """Weight-shared ConvGRU refinement unrolled ``steps`` times; each step adds a residual to
     the running estimate, which is fed back (pixel-unshuffled) into the next step."""
 
-    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=3, steps=4, unshuffle=1, dilations=(1,), noise_hint=False, **_: Any) -> None:
-        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint)
+    def __init__(self, channels=3, task="upscale", scale=2, width=32, blocks=3, steps=4, unshuffle=1, dilations=(1,), noise_hint=False, feed_base=False, **_: Any) -> None:
+        super().__init__(channels, task, scale, width, unshuffle, list(dilations), noise_hint, feed_base)
         self.steps = int(steps)
         self.encoder = Trunk(self.feat_in, width, int(blocks), self.dilations)
         self.feedback = _conv(channels * self.out_factor**2, width)
@@ -354,6 +363,16 @@ class RestoreRecipe(Recipe):
         tensors, _ = load_model_file(path)
         own = self.net.state_dict()
         take = {k: v for k, v in tensors.items() if k in own and tuple(own[k].shape) == tuple(v.shape)}
+        # a conv that now sees more input channels (e.g. an inpaint net given ``feed_base``): the
+        # old channels keep their weights, the new ones start at zero, so the grown net computes
+        # exactly what the file's net did and training goes on from there
+        for k, v in tensors.items():
+            o = own.get(k)
+            if (o is not None and k not in take and o.dim() == 4 and v.dim() == 4 and o.shape[0] == v.shape[0]
+                    and o.shape[2:] == v.shape[2:] and o.shape[1] > v.shape[1]):
+                grown = torch.zeros_like(o)
+                grown[:, : v.shape[1]] = v
+                take[k] = grown
         if not take:
             raise ModelError(f"{path}: no weights in common with this network, nothing to start from")
         self.net.load_state_dict(take, strict=False)
