@@ -179,3 +179,27 @@ class SubspaceMixture(nn.Module):
         inner = self.means[k] + torch.matmul(self.tril[k], eps[:, :r].unsqueeze(-1)).squeeze(-1)
         coords = torch.cat([inner, eps[:, r:] * self.rest], 1)
         return self.mean + coords @ self.basis.T
+
+
+PREVIEW_BANDWIDTH = 0.3  # the preview's kernel width, in units of the codes' own spread
+PREVIEW_MIN_CODES = 256
+
+
+def preview_codes(memory: CodeMemory, n: int, generator: torch.Generator) -> torch.Tensor | None:
+    """Codes for the *live* samples of a run that will export a fitted prior: remembered codes
+    of random recent training pictures, each moved by a Gaussian of ``PREVIEW_BANDWIDTH`` x the
+    codes' covariance (a kernel density estimate of the same codes the mixture is fitted to at
+    export). Fitting that mixture takes seconds to tens of seconds, too slow for every sample
+    interval; this costs a covariance. Without it the live grid shows N(0, I) samples, blends
+    between the kinds of picture that the exported model no longer draws. None while fewer than
+    ``PREVIEW_MIN_CODES`` codes are remembered (then the caller keeps N(0, I)). CPU, float32."""
+    codes = memory.recent()
+    if len(codes) < PREVIEW_MIN_CODES or not bool(torch.isfinite(codes).all()):
+        return None
+    centred = codes - codes.mean(0)
+    cov = centred.T.double() @ centred.double() / (len(codes) - 1)
+    vals, vecs = torch.linalg.eigh(cov)
+    root = (vecs * vals.clamp(min=0).sqrt()).float()  # cov = root @ root.T
+    pick = torch.randint(len(codes), (int(n),), generator=generator)
+    noise = torch.randn((int(n), codes.shape[1]), generator=generator)
+    return codes[pick] + PREVIEW_BANDWIDTH * noise @ root.T

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from imgen_desktop.core.models import Architecture
 from imgen_desktop.core.models.base import Recipe, adam, to_uint8
-from imgen_desktop.core.models.prior import CodeMemory, SubspaceMixture, fit_subspace_mixture
+from imgen_desktop.core.models.prior import CodeMemory, SubspaceMixture, fit_subspace_mixture, preview_codes
 from imgen_desktop.core.models.vae import _levels, bernoulli_nll, gaussian_kl
 
 
@@ -238,8 +238,13 @@ class DrawRecipe(Recipe):
         self.model.eval()
         try:
             g = torch.Generator().manual_seed(int(seed))
-            z = torch.randn((n, *gen.latent_shape), generator=g).to(self.device)
-            steps = gen.forward_steps(z)  # (n, T, C, H, W)
+            codes = preview_codes(self.memory, n, g) if self.fitted_prior else None
+            if codes is not None:  # what the exported model's fitted prior will draw, roughly
+                codes = codes.view(n, self.steps, -1).to(self.device)
+                steps = torch.stack([torch.tanh(0.5 * gen.to_logits(c)) for c in gen.canvases(codes)], dim=1)
+            else:
+                z = torch.randn((n, *gen.latent_shape), generator=g).to(self.device)
+                steps = gen.forward_steps(z)  # (n, T, C, H, W)
             # T samples x T steps when T <= 16: the grid is square, so even a square-ish layout
             # (columns=0) puts one sample's build-up on each row; ``sample_columns`` says T anyway
             shown = steps[: min(self.steps, n, 16)]

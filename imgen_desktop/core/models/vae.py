@@ -46,6 +46,7 @@ from imgen_desktop.core.models.prior import (  # noqa: F401  (re-exported: the V
     fit_gaussian_mixture,
     pick_component,
     prior_components_for,
+    preview_codes,
 )
 
 _MAX_MULT = 8  # channel cap: width * 8
@@ -261,8 +262,12 @@ class VaeRecipe(Recipe):
         self.net.eval()
         try:
             g = torch.Generator().manual_seed(int(seed))
-            z = torch.randn((n, self.net.latent_dim), generator=g).to(self.device)
-            out = {"samples": to_uint8(self.net(z))}
+            codes = preview_codes(self.memory, n, g) if self.fitted_prior else None
+            if codes is not None:  # what the exported model's fitted prior will draw, roughly
+                out = {"samples": to_uint8(self.net.decode(codes.to(self.device)))}
+            else:
+                z = torch.randn((n, self.net.latent_dim), generator=g).to(self.device)
+                out = {"samples": to_uint8(self.net(z))}
             if real is not None and len(real) > 0:
                 real = real[: min(len(real), max(1, n // 2))].to(self.device)
                 recon = self.net.reconstruct(real)
