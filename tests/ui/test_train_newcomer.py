@@ -125,14 +125,32 @@ def test_family_task_and_preset_are_remembered(qtbot, main_window):
     assert panel2.config().family == "rnn" and panel2.config().steps == 6000
 
 
-def test_cpu_suggests_quick_and_says_what_a_preset_costs(qtbot, main_window):
+def test_cpu_keeps_a_standard_preset_of_minutes_and_says_what_a_preset_costs(qtbot, main_window):
+    """The GAN's standard preset takes ~5 minutes on a 2-core CPU: a newcomer keeps it (quick's
+    samples are half-formed); a preset over 15 minutes there gets the suggestion."""
     window, panel = _panel(qtbot, main_window, show=False)
     panel.set_devices([("cpu", "CPU (2 cores)")])
-    assert panel.preset_combo.currentData() == "quick"
+    assert panel.preset_combo.currentData() == "standard"
     cost = panel.findChild(QLabel, "presetCost")
-    assert "min" in cost.text() and "on the CPU" in cost.text() and "300 steps" in cost.text()
+    assert "min" in cost.text() and "on the CPU" in cost.text() and "3,600 steps" in cost.text()
+    assert "suggested" not in cost.text()
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("quick"))
+    assert "300 steps" in cost.text() and "suggested" not in cost.text()
+
+
+def test_a_slow_cpu_starts_on_quick(qtbot, main_window):
+    """Where this machine measured the GAN at 50 pictures/s, standard would take over an hour:
+    the first launch picks quick."""
+    from imgen_desktop.core import runs
+
+    window, panel = _panel(qtbot, main_window, show=False)
+    panel.form._speeds = {runs.speed_key("gan", "generate", "cpu", 32, 32): {"images_per_s": 50.0, "time": 1.0}}
+    panel.set_devices([("cpu", "CPU (2 cores)")])
+    assert panel.preset_combo.currentData() == "quick"
     panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("standard"))
-    assert "quick is the suggested preset" in cost.text()
+    cost = panel.findChild(QLabel, "presetCost")
+    assert "about 1 h 17 min on the CPU" in cost.text()  # 3,600 steps x 64 pictures at 50 a second
+    assert "quick is the suggested preset (over 15 minutes)" in cost.text()
 
 
 def test_form_fits_1024x700_with_device_and_run_name_in_view(qtbot, main_window):

@@ -25,6 +25,10 @@ from imgen_desktop.ui.theme import colors, theme_notifier
 from imgen_desktop.ui.train.dataset_picker import DatasetPicker
 from imgen_desktop.ui.train.state import FIELDS, FormState
 
+# On a CPU the Train tab suggests (and on first launch picks) the quick preset when the chosen one
+# would take longer than this; the standard generative presets (5-7 minutes on 2 cores) stay.
+CPU_PRESET_MINUTES = 15
+
 
 class Field:
     """One settings widget, read and written as plain values."""
@@ -277,13 +281,18 @@ class ConfigForm(QWidget):
         dev, label = self.device_for_estimate()
         est = core_runs.estimate(cfg, dev, self._speeds)
         text = f"{cfg.steps:,} steps: " + (est.text(label) if est else f"not measured on {label} yet")
-        if dev == "cpu" and cfg.preset != "quick" and "quick" in self.state.preset_names():
-            text += ". On a CPU, quick is the suggested preset"
+        if dev == "cpu" and cfg.preset != "quick" and "quick" in self.state.preset_names() and self._too_long(est):
+            text += f". On this CPU, quick is the suggested preset (over {CPU_PRESET_MINUTES} minutes)"
         self._show_note(self.cost_label, text + ".")
         self.cost_label.setToolTip(
             "Estimated from the speed measured after your earlier runs of this kind on this device"
             if est and est.measured else
             "Every run records its speed; later estimates use what this machine really does")
+
+    @staticmethod
+    def _too_long(est) -> bool:
+        """A run expected to take longer than ``CPU_PRESET_MINUTES`` (or whose length is unknown)."""
+        return est is None or est.seconds > CPU_PRESET_MINUTES * 60
 
     def reload_speeds(self) -> None:
         self._speeds = core_runs.load_speeds()
@@ -354,8 +363,11 @@ class ConfigForm(QWidget):
         self.state.config.device = self.device_combo.currentData() or "auto"
         # (not over a run loaded to continue: its settings must stay the run's)
         if devices and self.on_cpu() and not app_settings().contains("train/preset") and not self.state.config.name \
-                and "quick" in self.state.preset_names():
-            self.state.set_preset("quick")  # a CPU: a first look in minutes, not an hour
+                and "quick" in self.state.preset_names() \
+                and self._too_long(core_runs.estimate(self.state.config, "cpu", self._speeds)):
+            # a CPU where the preset would take long: a first look in minutes, not an hour (the
+            # generative standard presets take 5-7 minutes on a 2-core CPU and stay)
+            self.state.set_preset("quick")
             self.show_state()
         else:
             self.show_cost()
