@@ -230,6 +230,8 @@ class ImageModel:
         # our inpaint nets return the known pixels unchanged, so a tile with no hole in it is
         # its own result and is not run (an imported model may not: it clears this)
         self.composites = self.task == "inpaint"
+        self._layout = None  # the memory format the net's weights are in (set on first forward)
+        self._nhwc_ok = True
 
     def __repr__(self) -> str:
         return f"ImageModel({self.spec!r}, task={self.task}, scale={self.scale}, channels={self.channels}, device={self.device})"
@@ -290,12 +292,26 @@ class ImageModel:
         if noise is not None and self.supports_variation:
             kwargs["noise"] = noise.to(self.device)
         inp = inp.to(self.device)
-        if prec is not None and prec.channels_last:
+        layout = torch.channels_last if prec is not None and prec.channels_last and self._nhwc_ok else torch.contiguous_format
+        if layout is torch.channels_last:
             inp = inp.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            with prec.autocast() if prec is not None else contextlib.nullcontext():
-                y = self.net(inp, **kwargs)
-            y = y.float().clamp(0, 1).cpu()
+        if self._layout is not layout:
+            # the weights too, so every conv runs in that layout (an imported model: its
+            # descriptor's module)
+            module = self.net if isinstance(self.net, torch.nn.Module) else getattr(getattr(self.net, "desc", None), "model", None)
+            if isinstance(module, torch.nn.Module):
+                module.to(memory_format=layout)
+            self._layout = layout
+        try:
+            with torch.inference_mode():
+                with prec.autocast() if prec is not None else contextlib.nullcontext():
+                    y = self.net(inp, **kwargs)
+                y = y.float().clamp(0, 1).cpu()
+        except Exception as exc:  # noqa: BLE001
+            if layout is not torch.channels_last or _is_oom(exc):
+                raise
+            self._nhwc_ok = False  # a network with an op that does not take NHWC: NCHW from now on
+            return self._forward(inp.contiguous(), noise_level, noise, prec)
         return y.contiguous().clone()  # a normal NCHW tensor, usable outside inference mode
 
     # --- tiling --------------------------------------------------------------------------
@@ -471,6 +487,31 @@ def _mask_array(mask, height: int, width: int) -> np.ndarray:
     return (arr.astype(np.float32) / top) > 0.5
 
 
+HOLE_WINDOW_SHARE = 0.6  # run a crop around the hole when it is under this share of the photo
+
+
+def hole_window(mask: np.ndarray, model: ImageModel) -> tuple[int, int, int, int] | None:
+    """``(top, bottom, left, right)`` of the part of the photo an inpaint net must see to fill
+    ``mask``: the hole's bounding box grown by the net's halo (its receptive radius, so the fill
+    is the one a run over the whole photo makes; where the box meets the photo's edge the same
+    mirroring applies). None when that is most of the photo anyway, or for a model that does
+    not return the known pixels unchanged (imported ones), or one that rescales."""
+    if not getattr(model, "composites", False) or model.scale != 1:
+        return None
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    h, w = mask.shape
+    halo, m = int(model.halo), int(model.pad_multiple)
+    # the top-left corner on the photo's grid of pad_multiple (a pixel-unshuffling net sees the
+    # same 2x2 cells as in a whole-photo run)
+    y0, y1 = max(0, int(rows[0]) - halo) // m * m, min(h, int(rows[-1]) + 1 + halo)
+    x0, x1 = max(0, int(cols[0]) - halo) // m * m, min(w, int(cols[-1]) + 1 + halo)
+    if (y1 - y0) * (x1 - x0) > HOLE_WINDOW_SHARE * h * w:
+        return None
+    return y0, y1, x0, x1
+
+
 def enhance_photo(
     photo, model: ImageModel, tile: int | None = None, mask=None, noise_level: float | None = None,
     variation_seed: int | None = None, progress: ProgressFn | None = None, token=None, passes: int | None = None,
@@ -499,12 +540,27 @@ def enhance_photo(
         m = _mask_array(mask, h, w)
         if not m.any():
             raise ImgenError("the inpaint mask is empty: paint the area to fill")
-    # tiles are made from the photo's own pixels and written into its own dtype (core/tiling.py)
-    source = tiling.ArraySource(pixels, model.channels, m)
-    sink = tiling.ArraySink(source, h * model.scale, w * model.scale, c)
+    window = hole_window(m, model) if m is not None else None
+    if window is not None and tile and tile < max(window[1] - window[0], window[3] - window[2]):
+        window = None  # tiles asked for that are smaller than the window: those the hole touches run
+    if window is not None:
+        # a compact hole (an object to remove): only the hole and the net's reach around it are
+        # run, in one piece (a halo per tile inside it would cost more than it saves; out of
+        # memory, run_stream halves the tiles as usual); the rest is the photo's own pixels, as
+        # a whole-photo run returns them
+        y0, y1, x0, x1 = window
+        tile = 0
+        source = tiling.ArraySource(np.ascontiguousarray(pixels[y0:y1, x0:x1]), model.channels, m[y0:y1, x0:x1])
+    else:
+        # tiles are made from the photo's own pixels and written into its own dtype (core/tiling.py)
+        source = tiling.ArraySource(pixels, model.channels, m)
+    sink = tiling.ArraySink(source, source.height * model.scale, source.width * model.scale, c)
     model.run_stream(source, sink, tile=tile, noise_level=noise_level, variation_seed=variation_seed,
                      progress=progress, token=token, passes=passes, precision=precision)
     out = sink.out
+    if window is not None:
+        out, part = pixels.copy(), out
+        out[y0:y1, x0:x1] = part
     alpha = photo.alpha
     if alpha is not None and model.scale > 1:
         alpha = tiling.upscale_plane(np.asarray(alpha), model.scale)

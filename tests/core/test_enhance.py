@@ -357,3 +357,45 @@ def test_enhance_files_reports_each_file_through_callbacks(tmp_path):
     )
     assert events == [("start", 0, 2, "a_x2.png"), ("done", 0, "done"), ("start", 1, 2, "b_x2.png"), ("failed", 1, True)]
     assert [r.status for r in results] == ["done", "failed"]
+
+
+def test_a_compact_hole_runs_only_its_window_and_fills_as_the_whole_photo_run_does(monkeypatch):
+    """Object removal on a photo: the built-in inpaint net runs on the hole's bounding box grown by
+    its halo (aligned to its 2x2 cells), not on every tile the hole touches; the fill is the
+    whole-photo run's (within float error), the rest of the photo is untouched, and a hole
+    spread over the photo (or at its corner) still runs correctly."""
+    from PIL import Image
+
+    from imgen_desktop.core.imageio import photo_from_array
+
+    with Image.open(resource_path("photos", "test", "chelsea.png")) as im:  # a 0.6 MP photo
+        arr = np.asarray(im.convert("RGB").resize((960, 640), Image.Resampling.LANCZOS))
+    photo = photo_from_array(arr)
+    model = enhance.open_model("builtin:inpaint", "cpu")
+    seen: list[int] = []
+    forward = model._forward
+    monkeypatch.setattr(model, "_forward", lambda inp, *a: seen.append(inp.shape[-2] * inp.shape[-1]) or forward(inp, *a))
+    h, w = arr.shape[:2]
+    for top, left in ((301, 421), (0, w - 40)):  # inside, and at the top-right corner
+        mask = np.zeros((h, w), np.uint8)
+        mask[top:top + 31, left:left + 40] = 255
+        seen.clear()
+        part = enhance.enhance_photo(photo, model, mask=mask)
+        windowed = sum(seen)
+        monkeypatch.setattr(enhance, "HOLE_WINDOW_SHARE", 0.0)  # the whole photo, tile by tile
+        seen.clear()
+        full = enhance.enhance_photo(photo, model, mask=mask)  # 512-pixel tiles, those with hole
+        monkeypatch.setattr(enhance, "HOLE_WINDOW_SHARE", 0.6)
+        assert len(seen) >= 1 and windowed < 0.5 * sum(seen)
+        diff = np.abs(part.pixels.astype(int) - full.pixels.astype(int))
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.001
+        keep = mask == 0
+        assert np.array_equal(part.pixels[keep], arr[keep])
+        assert np.abs(part.pixels[~keep].astype(int) - arr[~keep]).mean() > 1  # it did fill
+    spread = np.zeros((h, w), np.uint8)
+    spread[10:20, 10:20] = spread[h - 20:h - 10, w - 20:w - 10] = 255
+    assert enhance.hole_window(spread > 0, model) is None  # most of the photo: the usual tiles
+    assert enhance.hole_window(mask > 0, model) is not None
+    seen.clear()
+    enhance.enhance_photo(photo, model, mask=mask, tile=64)  # tiles asked smaller than the window
+    assert all(n == (64 + 2 * model.halo) ** 2 for n in seen)

@@ -86,3 +86,51 @@ def test_imgen_precision_sets_what_auto_means(monkeypatch):
     assert precision.resolve_precision("fp32", "cpu").name == "fp32"  # an explicit choice wins
     monkeypatch.setenv("IMGEN_PRECISION", "fp32")
     assert precision.resolve_precision(None, "cpu").name == "fp32"
+
+
+def test_fp32_runs_channels_last_where_the_probe_measures_it_faster(monkeypatch):
+    """fp32 on a CPU: NHWC where the one-off probe says it is >= 1.1x faster, NCHW otherwise
+    (IMGEN_CHANNELS_LAST forces it); never on other devices."""
+    monkeypatch.delenv("IMGEN_CHANNELS_LAST", raising=False)
+    monkeypatch.setattr(precision, "measure_cpu_channels_last_speedup", lambda repeats=5: 1.4)
+    assert precision.resolve_precision("fp32", "cpu").channels_last
+    assert precision.resolve_precision("auto", "cpu") == precision.Precision("fp32", "cpu", channels_last=True)
+    monkeypatch.setattr(precision, "measure_cpu_channels_last_speedup", lambda repeats=5: 1.02)
+    assert not precision.resolve_precision("fp32", "cpu").channels_last
+    monkeypatch.setenv("IMGEN_CHANNELS_LAST", "1")
+    assert precision.resolve_precision("fp32", "cpu").channels_last
+    assert not precision.resolve_precision("fp32", "mps").channels_last
+    monkeypatch.setenv("IMGEN_CHANNELS_LAST", "0")
+    monkeypatch.setattr(precision, "measure_cpu_channels_last_speedup", lambda repeats=5: 9.0)
+    assert not precision.resolve_precision("fp32", "cpu").channels_last
+    real = precision._PROBE.pop("cpu_cl", None)
+    try:
+        assert precision.cpu_channels_last() is False  # forced off: not even measured
+        assert "cpu_cl" not in precision._PROBE
+    finally:
+        if real is not None:
+            precision._PROBE["cpu_cl"] = real
+
+
+def test_a_channels_last_run_matches_nchw_and_a_net_that_cannot_falls_back(monkeypatch):
+    model = enhance.open_model("builtin:inpaint", "cpu")
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 64, 80, generator=g)
+    mask = (torch.rand(1, 1, 64, 80, generator=g) > 0.8).float()
+    monkeypatch.setenv("IMGEN_CHANNELS_LAST", "0")
+    nchw = model.run_tiled(x, mask=mask, tile=0, precision="fp32")
+    assert model.net.trunk.head.weight.is_contiguous()
+    monkeypatch.setenv("IMGEN_CHANNELS_LAST", "1")
+    nhwc = model.run_tiled(x, mask=mask, tile=0, precision="fp32")
+    assert model.net.trunk.head.weight.is_contiguous(memory_format=torch.channels_last)
+    assert float((nchw - nhwc).abs().max()) < 1e-5
+    forward = model.net.forward
+
+    def picky(inp, *a, **kw):  # an imported net with an op that refuses NHWC input
+        if inp.is_contiguous(memory_format=torch.channels_last) and not inp.is_contiguous():
+            raise RuntimeError("this op needs a contiguous NCHW input")
+        return forward(inp, *a, **kw)
+
+    monkeypatch.setattr(model.net, "forward", picky)
+    again = model.run_tiled(x, mask=mask, tile=0, precision="fp32")
+    assert float((again - nchw).abs().max()) < 1e-5 and not model._nhwc_ok
