@@ -104,19 +104,19 @@ BUILTINS.update({
                                  init_from="upscale-x4", intermediate=True, label="Upscale x4, sharp (stage 1)"),
     "upscale-x2-sharp": dict(_SHARP, scale=2, image_size=96, batch_size=8, **_SHARP_STAGE2, extra=dict(_SHARP_EXTRA2),
                              init_from="upscale-x2-sharp-gan", label="Upscale x2, sharp (built-in)", description=SHARP_DESCRIPTION),
-    "upscale-x4-sharp-grid": dict(_SHARP, scale=4, image_size=128, batch_size=8, **_SHARP_STAGE2, extra=dict(_SHARP_EXTRA2),
-                                  init_from="upscale-x4-sharp-gan", intermediate=True, label="Upscale x4, sharp (stage 2)"),
+    "upscale-x4-sharp": dict(_SHARP, scale=4, image_size=128, batch_size=8, **_SHARP_STAGE2, extra=dict(_SHARP_EXTRA2),
+                             init_from="upscale-x4-sharp-gan", label="Upscale x4, sharp (built-in)", description=SHARP_DESCRIPTION),
 })
-# Stage 3 (x4; fifth session): stage 2's x4 drew crisp edges with flat patches between them
-# (NIQE 5.93 on CBSD68 against Real-ESRGAN x4plus's 4.26). It continues with twice the
-# adversarial weight (Real-ESRGAN's 0.1, safe now that the grid has its own penalty) and
-# core.models.restore.texture_loss, which asks for local detail of the target's strength
-# without asking for it in the target's exact places:
-#     OMP_NUM_THREADS=1 .venv/bin/python resources/train_builtin_models.py upscale-x4-sharp-gan upscale-x4-sharp-grid upscale-x4-sharp
-BUILTINS["upscale-x4-sharp"] = dict(_SHARP, scale=4, image_size=128, batch_size=8, steps=1200, **{"adv_weight": 0.1},
-                                    extra=dict(_SHARP_EXTRA2, texture_weight=2.0),
-                                    init_from="upscale-x4-sharp-grid", label="Upscale x4, sharp (built-in)",
-                                    description=SHARP_DESCRIPTION)
+# Tried (fifth session), not shipped: a third x4 stage from the shipped sharp x4 with twice the
+# adversarial weight (Real-ESRGAN's 0.1) and core.models.restore.texture_loss (weight 2), which
+# asks for local detail of the target's strength without asking for it in the target's places.
+# It drew texture, but as grain: Y-PSNR fell below bicubic's on all three sets (Set5 27.30 vs
+# 28.43) and NIQE on CBSD68 rose 5.93 -> 6.08 (Set5 6.84 -> 6.40, test 5.98 -> 5.54); figures and a
+# crop in benchmarks/RESULTS.md. Kept as a recorded experiment (written to the scratch home):
+#     OMP_NUM_THREADS=1 .venv/bin/python resources/train_builtin_models.py upscale-x4-sharp-texture
+BUILTINS["upscale-x4-sharp-texture"] = dict(_SHARP, scale=4, image_size=128, batch_size=8, steps=1200, **{"adv_weight": 0.1},
+                                            extra=dict(_SHARP_EXTRA2, texture_weight=2.0), init_from="upscale-x4-sharp",
+                                            intermediate=True, label="Upscale x4, sharp with texture loss (not shipped)")
 MAX_BYTES = 10 * 1024 * 1024
 
 
