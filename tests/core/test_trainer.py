@@ -252,5 +252,16 @@ def test_an_inpaint_net_grown_to_see_its_fill_starts_as_the_file_it_came_from(tm
         a, b = old.net.eval()(torch.cat([x, mask], 1)), grown.net.eval()(torch.cat([x, mask], 1))
     assert float((a - b).abs().max()) < 1e-5
     assert float((a - x).abs().max()) > 1e-3  # the check would see a net that ignored its tail
-    # a file without feed_base builds the net it was trained as
+    # a file without feed_base builds the net it was trained as; one with it loads as grown
     assert not RestoreGenerator(**old.params).feed_base
+    from imgen_desktop.core.enhance import open_model
+
+    out = tmp_path / "grown.safetensors"
+    save_model_file(out, {k: v.contiguous() for k, v in grown.net.state_dict().items()},
+                    {"arch": "gan.restore", "family": "gan", "task": "inpaint", "channels": 3, "arch_params": dict(grown.params)})
+    loaded = open_model(str(out), "cpu")
+    assert loaded.net.feed_base
+    with torch.no_grad():
+        y = loaded.net.eval()(torch.cat([x, mask], 1))
+    assert float((y - b).abs().max()) < 1e-5
+    assert loaded.run_tiled(x[:1], mask=mask[:1], tile=0, precision="fp32").shape == (1, 3, 32, 32)

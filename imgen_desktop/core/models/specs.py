@@ -99,6 +99,7 @@ _RESTORE_COMMON = {
     "channels": _CHANNELS, "task": Choice(tuple(ENHANCE_TASKS)), "scale": Choice((1, 2, 4), 1),
     "width": Int(1, 512, 32), "unshuffle": Choice((1, 2, 4), 1), "dilations": IntList(Int(1, 16), 16),
     "noise_hint": Choice((False, True), False),
+    "feed_base": Choice((False, True), False),  # inpaint: the trunk also sees the smooth fill
 }
 SPECS["gan.restore"] = {**_RESTORE_COMMON, "blocks": Int(0, 64, 6)}
 SPECS["vae.restore"] = {**_RESTORE_COMMON, "blocks": Int(0, 64, 4), "dec_blocks": Int(0, 64, 2), "latent": Int(1, 256, 8)}
