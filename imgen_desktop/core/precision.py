@@ -92,60 +92,60 @@ _PROBE_LOCK = threading.Lock()
 _PROBE: dict[str, float] = {}
 
 
+def _probe(key: str, baseline, candidate, repeats: int) -> float:
+    """``baseline`` time / ``candidate`` time (each a callable running a few convs), medians of
+    alternating runs after one warm-up each (oneDNN builds its kernels on first use); measured
+    once per process under ``key``."""
+    with _PROBE_LOCK:
+        if key not in _PROBE:
+            def once(fn) -> float:
+                start = time.perf_counter()
+                fn()
+                return time.perf_counter() - start
+
+            once(baseline), once(candidate)
+            base, cand = [], []
+            for _ in range(repeats):
+                base.append(once(baseline))
+                cand.append(once(candidate))
+            _PROBE[key] = statistics.median(base) / max(statistics.median(cand), 1e-9)
+        return _PROBE[key]
+
+
 def measure_cpu_bf16_speedup(repeats: int = 5) -> float:
     """fp32 time / bf16 time of a width-32 channels_last 3x3 conv on a 64x64 map (median of
     alternating runs), measured once per process."""
-    with _PROBE_LOCK:
-        if "cpu" in _PROBE:
-            return _PROBE["cpu"]
-        import torch
+    import torch
 
-        conv = torch.nn.Conv2d(32, 32, 3, padding=1).to(memory_format=torch.channels_last)
-        x = torch.rand(1, 32, 64, 64).to(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(32, 32, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.rand(1, 32, 64, 64).to(memory_format=torch.channels_last)
 
-        def once(bf16: bool) -> float:
-            start = time.perf_counter()
+    def run(bf16: bool):
+        def go() -> None:
             with torch.inference_mode(), (torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()):
                 for _ in range(4):
                     conv(x)
-            return time.perf_counter() - start
+        return go
 
-        once(False), once(True)  # warm up (oneDNN builds its kernels on first use)
-        fp32, bf16 = [], []
-        for _ in range(repeats):
-            fp32.append(once(False))
-            bf16.append(once(True))
-        _PROBE["cpu"] = statistics.median(fp32) / max(statistics.median(bf16), 1e-9)
-        return _PROBE["cpu"]
+    return _probe("cpu", run(False), run(True), repeats)
 
 
 def measure_cpu_channels_last_speedup(repeats: int = 5) -> float:
     """NCHW time / channels_last time of a width-32 3x3 fp32 conv on a 96x96 map (median of
     alternating runs), measured once per process."""
-    with _PROBE_LOCK:
-        if "cpu_cl" in _PROBE:
-            return _PROBE["cpu_cl"]
-        import torch
+    import torch
 
-        conv = torch.nn.Conv2d(32, 32, 3, padding=1)
-        conv_cl = torch.nn.Conv2d(32, 32, 3, padding=1).to(memory_format=torch.channels_last)
-        x = torch.rand(1, 32, 96, 96)
-        x_cl = x.contiguous(memory_format=torch.channels_last)
+    def run(layout):
+        conv = torch.nn.Conv2d(32, 32, 3, padding=1).to(memory_format=layout)
+        x = torch.rand(1, 32, 96, 96).contiguous(memory_format=layout)
 
-        def once(cl: bool) -> float:
-            start = time.perf_counter()
+        def go() -> None:
             with torch.inference_mode():
                 for _ in range(4):
-                    (conv_cl(x_cl) if cl else conv(x))
-            return time.perf_counter() - start
+                    conv(x)
+        return go
 
-        once(False), once(True)
-        nchw, nhwc = [], []
-        for _ in range(repeats):
-            nchw.append(once(False))
-            nhwc.append(once(True))
-        _PROBE["cpu_cl"] = statistics.median(nchw) / max(statistics.median(nhwc), 1e-9)
-        return _PROBE["cpu_cl"]
+    return _probe("cpu_cl", run(torch.contiguous_format), run(torch.channels_last), repeats)
 
 
 def cpu_channels_last() -> bool:
