@@ -545,11 +545,13 @@ def enhance_photo(
         window = None  # tiles asked for that are smaller than the window: those the hole touches run
     if window is not None:
         # a compact hole (an object to remove): only the hole and the net's reach around it are
-        # run, in one piece (a halo per tile inside it would cost more than it saves; out of
-        # memory, run_stream halves the tiles as usual); the rest is the photo's own pixels, as
-        # a whole-photo run returns them
+        # run, in one piece up to twice the default tile side (a halo per tile inside it would
+        # cost more than it saves; out of memory, run_stream halves the tiles as usual), in
+        # default tiles beyond that (a huge hole on a huge photo: bounded memory); the rest is
+        # the photo's own pixels, as a whole-photo run returns them
         y0, y1, x0, x1 = window
-        tile = 0
+        if max(y1 - y0, x1 - x0) <= 2 * model.default_tile():
+            tile = 0
         source = tiling.ArraySource(np.ascontiguousarray(pixels[y0:y1, x0:x1]), model.channels, m[y0:y1, x0:x1])
     else:
         # tiles are made from the photo's own pixels and written into its own dtype (core/tiling.py)

@@ -406,3 +406,6 @@ def test_a_compact_hole_runs_only_its_window_and_fills_as_the_whole_photo_run_do
     enhance.enhance_photo(photo, model, mask=mask)
     assert ran[0] == ((h, w), 64)
     assert ran[1][0] < (h, w) and ran[1][1] == 0  # the window, in one piece
+    monkeypatch.setattr(model, "default_tile", lambda: 64)  # a window over twice the tile side
+    enhance.enhance_photo(photo, model, mask=mask)
+    assert ran[2][0] == ran[1][0] and ran[2][1] is None  # the window, in the default tiles
