@@ -322,9 +322,11 @@ def _image_model_class():
             prec = super().resolve_precision(precision)
             if (prec.name == "bf16" and not self.descriptor.supports_bfloat16) or (
                     prec.name == "fp16" and not self.descriptor.supports_half):
-                from imgen_desktop.core.precision import Precision
+                import dataclasses
 
-                return Precision("fp32", prec.device_type, note=f"{self.architecture} does not support {prec.name}")
+                # what fp32 is on this device (on a CPU: the layout its probe chose), with a note
+                return dataclasses.replace(super().resolve_precision("fp32"),
+                                           note=f"{self.architecture} does not support {prec.name}")
             return prec
 
         def _round_tile(self, tile: int) -> int:
