@@ -29,7 +29,7 @@ run: venv
 
 test: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 # Longer property-based fuzzing of the image loader (hypothesis profile "fuzz": 5,000 examples per property).
 fuzz: venv

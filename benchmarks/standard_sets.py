@@ -254,7 +254,7 @@ def part_upscale(images: list[Path], entries: list[Entry], args) -> list[Row]:
             yh, s = y_channel(hr), scale
             for method, (out, secs) in outs.items():
                 yo = y_channel(out)
-                rows.append(Row("upscale", f"Set5 x{scale} (Y)", method, path.name, psnr(yo[s:-s, s:-s], yh[s:-s, s:-s]),
+                rows.append(Row("upscale", f"{args.names['upscale']} x{scale} (Y)", method, path.name, psnr(yo[s:-s, s:-s], yh[s:-s, s:-s]),
                                 *secs, *ring_interior(yo, yh)))
             progress(f"upscale x{scale} {path.name}", outs)
     return rows
@@ -292,7 +292,7 @@ def part_denoise(images: list[Path], entries: list[Entry], args) -> list[Row]:
                     outs[f"{e.label} (given sigma)"] = run_model(e, noisy, noise_level=float(sigma))
             for method, (out, secs) in outs.items():
                 err = (out.astype(np.float64) - clean).reshape(-1, 3).mean(axis=0)
-                rows.append(Row("denoise", f"CBSD68 sigma {sigma}", method, path.name, psnr(out, clean), *secs,
+                rows.append(Row("denoise", f"{args.names['denoise']} sigma {sigma}", method, path.name, psnr(out, clean), *secs,
                                 *ring_interior(out, clean), [round(float(v), 3) for v in err]))
             progress(f"denoise sigma {sigma} {path.name}", outs)
     return rows
@@ -316,7 +316,7 @@ def part_inpaint(images: list[Path], entries: list[Entry], args) -> list[Row]:
             outs.update({e.label: run_model(e, damaged, mask=m8) for e in models})
             sel = np.repeat(hole[..., None], 3, axis=2)
             for method, (out, secs) in outs.items():
-                rows.append(Row("inpaint", f"24 CBSD68 photos, {kind}", method, path.name, psnr(out, clean, sel), *secs,
+                rows.append(Row("inpaint", f"{args.names['inpaint']}, {kind}", method, path.name, psnr(out, clean, sel), *secs,
                                 hole=float(hole.mean())))
             progress(f"inpaint {kind} {path.name}", outs)
     return rows
@@ -347,6 +347,26 @@ def table(rows: list[Row]) -> str:
             secs = f"{mean('seconds'):.2f} | {mean('cpu'):.2f}" if method != "noisy input" else " | "
             name = set_name + (f" ({100 * mean('hole'):.1f} % hole)" if rs[0].hole is not None else "")
             out.append(f"| {name} | {method} | {means[method]:.2f} | {gain} | {ring} | {inner} | {err} | {secs} | {len(rs)} |")
+    return "\n".join(out)
+
+
+def per_image(rows: list[Row]) -> str:
+    """One line per set and image: every method's PSNR, then the ring / interior of the models
+    (the generalisation check: no model worse than the one it replaces on any photo)."""
+    methods = list(dict.fromkeys(r.method for r in rows if r.method != "noisy input"))
+    out = ["| set | image | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+    cells: dict[tuple[str, str], dict[str, Row]] = {}
+    for r in rows:
+        cells.setdefault((r.set, r.image), {})[r.method] = r
+    for (set_name, image), by in cells.items():
+        def cell(m):
+            r = by.get(m)
+            if r is None:
+                return ""
+            extra = f" ({r.ring:.2f} / {r.interior:.2f})" if r.ring is not None and m not in CLASSIC else ""
+            cast = f" [{'/'.join(f'{v:+.1f}' for v in r.error_rgb)}]" if r.error_rgb and m not in CLASSIC else ""
+            return f"{r.psnr:.2f}{extra}{cast}"
+        out.append(f"| {set_name} | {image} | " + " | ".join(cell(m) for m in methods) + " |")
     return "\n".join(out)
 
 
@@ -403,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--given-sigma", action="store_true", help="also run denoisers that take a noise level with the true sigma")
     p.add_argument("--device", default="auto")
     p.add_argument("--data", default=None, help="folder with Set5/ and CBSD68/ (default: shared/data/eval)")
+    p.add_argument("--photos", default=None, metavar="DIR",
+                   help="every part on the photos of DIR instead of the standard sets (e.g. resources/photos/test)")
+    p.add_argument("--per-image", action="store_true", help="also print every image's PSNR per method")
     p.add_argument("--json", default=None, metavar="OUT", help="write every per-image figure here")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="keep the CBM3D / NL-means outputs here and reuse them on later runs (same noisy input)")
@@ -416,10 +439,19 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    data = eval_root(args.data)
-    set5 = sorted((data / "Set5").glob("*.bmp")) or sorted((data / "Set5").glob("*.png"))
-    cbsd = sorted((data / "CBSD68").glob("*.png"))
-    sets = {"upscale": set5, "denoise": cbsd, "inpaint": cbsd[:INPAINT_PHOTOS]}
+    if args.photos:
+        folder = Path(args.photos)
+        photos = sorted(q for q in folder.iterdir() if q.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"))
+        if not photos:
+            p.error(f"no photos in {folder}")
+        sets = dict.fromkeys(PARTS, photos)
+        args.names = dict.fromkeys(PARTS, f"{folder.name} photos")
+    else:
+        data = eval_root(args.data)
+        set5 = sorted((data / "Set5").glob("*.bmp")) or sorted((data / "Set5").glob("*.png"))
+        cbsd = sorted((data / "CBSD68").glob("*.png"))
+        sets = {"upscale": set5, "denoise": cbsd, "inpaint": cbsd[:INPAINT_PHOTOS]}
+        args.names = {"upscale": "Set5", "denoise": "CBSD68", "inpaint": f"{INPAINT_PHOTOS} CBSD68 photos"}
     entries = find_models(args, parts)
     print(f"# standard sets: {', '.join(parts)}; models: {', '.join(e.label for e in entries) or 'none'}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}", flush=True)
@@ -441,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(rows))
     print()
+    if args.per_image:
+        print(per_image(rows))
+        print()
     for n in notes:
         print(f"- {n}")
     if args.json:

@@ -35,7 +35,7 @@ os.environ.setdefault("IMGEN_HOME", tempfile.mkdtemp(prefix="imgen-bench-"))
 _OURS = r"""
 import json, sys, time, types
 import torch
-size, steps, run, precision, tag, threads, clock = json.loads(sys.argv[1])
+size, steps, run, precision, tag, threads, clock, preset = json.loads(sys.argv[1])
 torch.set_num_threads(threads)
 import imgen_desktop.core.trainer as trainer_module
 if clock == "cpu":  # the trainer's step clock becomes this thread's CPU time
@@ -43,7 +43,7 @@ if clock == "cpu":  # the trainer's step clock becomes this thread's CPU time
 from imgen_desktop.core.config import TrainConfig
 from imgen_desktop.core.presets import apply_preset
 from imgen_desktop.core.trainer import run_dir, train
-cfg = apply_preset(TrainConfig(family="gan", task="generate", data="builtin:digits"), "classic")
+cfg = apply_preset(TrainConfig(family="gan", task="generate", data="builtin:digits"), preset)
 cfg.image_size, cfg.steps, cfg.sample_every, cfg.checkpoint_every = size, steps, 0, 0
 cfg.name, cfg.device, cfg.seed = f"speed-{tag}-{size}-{run}", "cpu", run
 if precision:
@@ -56,13 +56,14 @@ print(json.dumps((rows[-1]["step"] - rows[0]["step"]) * cfg.batch_size / (rows[-
 """
 
 
-def ours(tree: Path, size: int, steps: int, run: int, precision: str | None, threads: int, clock: str) -> float:
+def ours(tree: Path, size: int, steps: int, run: int, precision: str | None, threads: int, clock: str,
+         env_extra: dict[str, str] | None = None, preset: str = "classic") -> float:
     """Images/s of ``core.trainer.train`` from the code in ``tree`` (a fresh process each run)."""
     import subprocess
 
-    tag = "new" if tree == ROOT else "base"
-    arg = json.dumps([size, steps, run, precision, tag, threads, clock])
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    tag = ("new" if tree == ROOT else "base") + "".join(f"-{k[-4:].lower()}{v}" for k, v in (env_extra or {}).items())
+    arg = json.dumps([size, steps, run, precision, tag, threads, clock, preset])
+    env = {**os.environ, "PYTHONPATH": str(tree), **(env_extra or {})}
     out = subprocess.run([sys.executable, "-c", _OURS, arg], env=env, capture_output=True, text=True, check=False)
     if out.returncode:
         raise SystemExit(f"ours ({tree}) failed: {out.stderr.strip()[-800:]}")
@@ -130,14 +131,21 @@ def main() -> int:
     parser.add_argument("--clock", default="cpu", choices=["cpu", "wall"],
                         help="cpu: CPU time of the training thread (robust on a shared machine, needs --threads 1); wall")
     parser.add_argument("--baseline", default=None, help="also time the trainer of this source tree (e.g. an export of main)")
+    parser.add_argument("--preset", default="classic",
+                        help="ours: this preset (the plain loop is always the classic DCGAN one; compare with --nchw)")
+    parser.add_argument("--nchw", action="store_true",
+                        help="time ours with IMGEN_CHANNELS_LAST=1 and also =0 (NCHW), to show what channels_last gives")
     args = parser.parse_args()
+    if args.nchw and args.baseline:
+        parser.error("--nchw and --baseline each add the third column: give one")
     torch.set_num_threads(args.threads)
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     print(f"# clock: {args.clock} time, {args.threads} torch thread(s)")
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"load average {os.getloadavg()[0]:.1f}; {args.steps} steps per run, batch 64, classic preset")
-    base = Path(args.baseline) if args.baseline else None
-    print("| size | ours img/s (runs) | plain img/s (runs) | ours / plain |" + (" before img/s (runs) | before / plain |" if base else ""))
+          f"load average {os.getloadavg()[0]:.1f}; {args.steps} steps per run, batch 64, ours: {args.preset} preset")
+    base = Path(args.baseline) if args.baseline else (ROOT if args.nchw else None)
+    third = "ours NCHW" if args.nchw else "before"
+    print("| size | ours img/s (runs) | plain img/s (runs) | ours / plain |" + (f" {third} img/s (runs) | {third} / plain |" if base else ""))
     print("|---|---|---|---|" + ("---|---|" if base else ""))
     fmt = lambda vs: f"{statistics.median(vs):.1f} ({', '.join(f'{v:.0f}' for v in vs)})"  # noqa: E731
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -145,10 +153,12 @@ def main() -> int:
         data = ds.to_device(ds.batch_uint8(min(ds.count, 1024), False), torch.device("cpu"))
         a, b, c = [], [], []
         for run in range(args.pairs):  # A B (C) A B (C): alternating in one run
-            a.append(ours(ROOT, size, args.steps, run, args.precision, args.threads, args.clock))
+            a.append(ours(ROOT, size, args.steps, run, args.precision, args.threads, args.clock,
+                          {"IMGEN_CHANNELS_LAST": "1"} if args.nchw else None, args.preset))
             b.append(plain(size, args.steps, run, data, clock))
             if base:
-                c.append(ours(base, size, args.steps, run, None, args.threads, args.clock))
+                c.append(ours(base, size, args.steps, run, None, args.threads, args.clock,
+                              {"IMGEN_CHANNELS_LAST": "0"} if args.nchw else None, args.preset))
         ra, rb = statistics.median(a), statistics.median(b)
         extra = f" {fmt(c)} | {statistics.median(c) / rb:.2f}x |" if base else ""
         print(f"| {size} | {fmt(a)} | {fmt(b)} | {ra / rb:.2f}x |{extra}", flush=True)

@@ -176,6 +176,20 @@ def diff_augment(x: torch.Tensor) -> torch.Tensor:
 
 # --- the recipe ----------------------------------------------------------------------------
 
+def _train_channels_last(setting, device: torch.device) -> bool:
+    """Whether G and D train channels_last: ``extra["channels_last"]`` if given, else on a CPU
+    where the fp32 layout probe of ``core.precision`` finds NHWC faster (IMGEN_CHANNELS_LAST
+    forces it), never on other devices by default. Measured on a Zen 3 (AVX2) core with the
+    classic preset: 1.13x the NCHW step at 32x32 (``benchmarks/train_speed.py --nchw``)."""
+    if setting is not None:
+        return bool(setting)
+    if device.type != "cpu":
+        return False
+    from imgen_desktop.core.precision import cpu_channels_last
+
+    return cpu_channels_last()
+
+
 class GanRecipe(Recipe):
     family = "gan"
     tasks = ("generate",)
@@ -208,6 +222,13 @@ class GanRecipe(Recipe):
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if self.ema_decay > 0 else None
         self.augment = bool(c.augment)
         self.gp_weight = float(extra.get("gp_weight", 10.0))
+        self.channels_last = _train_channels_last(extra.get("channels_last"), device)
+        if isinstance(c.extra, dict) and device.type == "cpu":
+            # the run's config.json records the layout picked, so a resume continues in it
+            c.extra["channels_last"] = self.channels_last
+        if self.channels_last:
+            for net in self.networks().values():
+                net.to(memory_format=torch.channels_last)
 
     def networks(self) -> dict[str, nn.Module]:
         nets = {"G": self.G, "D": self.D}
@@ -238,6 +259,8 @@ class GanRecipe(Recipe):
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
         n = batch.shape[0]
         amp = self.amp
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
         # --- discriminator ---
         self.G.train()
         self.D.train()
