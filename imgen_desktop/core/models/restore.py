@@ -323,6 +323,38 @@ class RestoreRNN(_RestoreBase):
 
 # --- recipes ------------------------------------------------------------------------------
 
+def border_mirror(clean: torch.Tensor, prob: float, band: int, multiple: int,
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Crops that end at an image edge, as inference sees one: each side of each crop becomes an
+    edge with probability ``prob``; its outer ``band`` pixels (rounded to ``multiple``, so a
+    downscale keeps the edge on a pixel boundary) are replaced by the mirror image of the next
+    ``band`` (``c b a | a b c``, the extension ``core.tiling`` and bicubic resampling use at a
+    photo's edge). Returns the crops and a ``(N, 1, H, W)`` map that is 0 on the mirrored bands
+    (the loss skips them: at inference they are cut away) and 1 elsewhere. A crop too small for
+    two bands on a side is left alone on that axis."""
+    n, _, h, w = clean.shape
+    band = max(multiple, band // multiple * multiple)
+    out = clean.clone()
+    keep = torch.ones(n, 1, h, w)
+    sides = torch.rand(n, 4, generator=generator) < prob  # top, bottom, left, right
+    for i in range(n):
+        if h >= 4 * band:
+            if sides[i, 0]:
+                out[i, :, :band] = torch.flip(out[i, :, band: 2 * band], dims=[1])
+                keep[i, :, :band] = 0
+            if sides[i, 1]:
+                out[i, :, h - band:] = torch.flip(out[i, :, h - 2 * band: h - band], dims=[1])
+                keep[i, :, h - band:] = 0
+        if w >= 4 * band:
+            if sides[i, 2]:
+                out[i, :, :, :band] = torch.flip(out[i, :, :, band: 2 * band], dims=[2])
+                keep[i, :, :, :band] = 0
+            if sides[i, 3]:
+                out[i, :, :, w - band:] = torch.flip(out[i, :, :, w - 2 * band: w - band], dims=[2])
+                keep[i, :, :, w - band:] = 0
+    return out, keep
+
+
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     mse = float(F.mse_loss(a.clamp(0, 1).float(), b.float()))
     return 10 * math.log10(1.0 / max(mse, 1e-10))
@@ -348,6 +380,11 @@ class RestoreRecipe(Recipe):
         if extra.get("init_from"):
             self.init_from(str(extra["init_from"]))
         self.dihedral = bool(extra.get("dihedral", False))
+        border = extra.get("border_mirror") or {}
+        # image edges in training (see border_mirror): each side of a crop becomes one with
+        # this probability, mirrored over ``band`` input pixels
+        self.border_prob = float(border.get("prob", 0.0)) if isinstance(border, dict) else 0.0
+        self.border_band = int(border.get("band", 8)) if isinstance(border, dict) else 8
         self.mse_weight = float(extra.get("mse_weight", self.mse_weight))
         self.build_extra()
         self.opt = torch.optim.Adam(self.trainable(), lr=config.lr, betas=(0.9, 0.99))
@@ -415,7 +452,12 @@ class RestoreRecipe(Recipe):
         clean = clean[..., :h, :w]
         if self.dihedral and not plain and h == w:
             clean = dg.random_dihedral(clean, generator or self.gen)
+        keep = None
+        if self.border_prob > 0 and not plain:
+            clean, keep = border_mirror(clean, self.border_prob, self.border_band * self.net.scale, m, generator or self.gen)
         d = dg.degrade(self.task, clean, self.config, generator or self.gen, plain=plain)
+        if keep is not None:
+            d["keep"] = keep.to(self.device)
         d["input"] = d["input"].to(self.device)
         d["target"] = d["target"].to(self.device)
         if "sigma" in d:
@@ -433,25 +475,31 @@ class RestoreRecipe(Recipe):
     def run(self, d: dict) -> torch.Tensor:
         return self.net(d["input"], noise_level=d["sigma"]) if self.net.noise_hint else self.net(d["input"])
 
+    @staticmethod
+    def _weights(d: dict, like: torch.Tensor) -> torch.Tensor | None:
+        """Where the loss counts: inside the hole (inpaint: the rest is copied through), and not
+        on the mirrored bands of ``border_mirror`` (a copy of the picture, not a part of it)."""
+        w = d["mask"].to(like) if "mask" in d else None
+        if "keep" in d:
+            keep = d["keep"].to(like)
+            w = keep if w is None else w * keep
+        return w
+
+    def _mean(self, err: torch.Tensor, d: dict) -> torch.Tensor:
+        w = self._weights(d, err)
+        if w is None:
+            return err.mean()
+        return (err * w).sum() / (w.sum() * err.shape[1]).clamp(min=1)
+
     def l1(self, out: torch.Tensor, d: dict) -> torch.Tensor:
-        """Mean absolute error (inside the hole for inpaint: the rest is copied through)."""
-        err = torch.abs(out - d["target"])
-        if "mask" in d:
-            mask = d["mask"].to(out)
-            return (err * mask).sum() / (mask.sum() * out.shape[1]).clamp(min=1)
-        return err.mean()
+        """Mean absolute error where the loss counts (see ``_weights``)."""
+        return self._mean(torch.abs(out - d["target"]), d)
 
     def pixel_loss(self, out: torch.Tensor, d: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """``(L1 + mse_weight * MSE, L1)``: the MSE term speeds up early training and aligns the
         objective with PSNR; L1 keeps edges sharp."""
         l1 = self.l1(out, d)
-        err2 = (out - d["target"]) ** 2
-        if "mask" in d:
-            mask = d["mask"].to(out)
-            mse = (err2 * mask).sum() / (mask.sum() * out.shape[1]).clamp(min=1)
-        else:
-            mse = err2.mean()
-        return l1 + self.mse_weight * mse, l1
+        return l1 + self.mse_weight * self._mean((out - d["target"]) ** 2, d), l1
 
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
         lr = self.set_lr(step)
