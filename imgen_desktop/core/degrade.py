@@ -278,6 +278,24 @@ def add_noise(
     return noisy, sigma
 
 
+def dark_channels(clean: torch.Tensor, prob: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Saturated colours for denoise training: a ``prob`` share of the images get each colour
+    channel, with probability 1/2, scaled towards 0 (gain 0.02-0.3) or, with probability 1/4,
+    towards 1. A photo of green leaves has a red channel near 0 over most of its area, where
+    noise clipped at 0 biases the noisy input upwards; crops of natural photos rarely show the net
+    that, and the built-in left a +2 level red cast on such a photo (benchmarks/RESULTS.md)."""
+    n, c = clean.shape[:2]
+    if c < 3 or n == 0:
+        return clean
+    pick = (_rand(n, generator, "cpu") < prob).view(n, 1)
+    u = torch.rand((n, c), generator=generator)
+    gain = (0.02 + 0.28 * torch.rand((n, c), generator=generator)).to(clean).view(n, c, 1, 1)
+    down = (pick & (u < 0.5)).to(clean.device).view(n, c, 1, 1)
+    up = (pick & (u >= 0.5) & (u < 0.75)).to(clean.device).view(n, c, 1, 1)
+    out = torch.where(down, clean * gain, clean)
+    return torch.where(up, 1 - (1 - clean) * gain, out)
+
+
 def estimate_noise_sigma(x: torch.Tensor) -> torch.Tensor:
     """Per-image noise sigma (0..255 scale) by Donoho's robust estimator on the finest Haar
     diagonal band: ``median(|HH|) / 0.6745``, averaged over channels. ``x``: [0, 1], NCHW.
@@ -432,6 +450,11 @@ def degrade(task: str, clean: torch.Tensor, config, generator: torch.Generator |
         if bool(pick.any()):
             lum = (0.299 * clean[:, :1] + 0.587 * clean[:, 1:2] + 0.114 * clean[:, 2:3]).expand_as(clean)
             clean = torch.where(pick.to(clean.device).view(-1, 1, 1, 1), lum, clean)
+        extra = getattr(config, "extra", None) or {}
+        if not plain and float(extra.get("dark_channels", 0.0)) > 0:
+            # not the gray ones: their noise is copied from one channel to all three below
+            tinted = dark_channels(clean, float(extra["dark_channels"]), generator)
+            clean = torch.where(pick.to(clean.device).view(-1, 1, 1, 1), clean, tinted)
         noisy, sigma = add_noise(clean, float(config.noise_sigma), bool(config.camera_noise), generator)
         if bool(pick.any()):
             noisy = torch.where(pick.to(clean.device).view(-1, 1, 1, 1), noisy[:, :1].expand_as(noisy), noisy)

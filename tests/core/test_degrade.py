@@ -161,3 +161,21 @@ def test_training_masks_take_brush_and_box_sizes_from_the_recipe():
     assert widest(d["mask"]) <= 0.03 * 64 + 1.5
     with pytest.raises(ValueError, match="unknown mask option.*brush"):
         dg.degrade("inpaint", torch.rand(1, 3, 64, 64), TrainConfig(family="gan", task="inpaint", extra={"masks": {"brush": 3}}))
+
+
+def test_dark_channels_push_colour_channels_to_the_ends_and_spare_gray_crops():
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(64, 3, 8, 8) * 0.6 + 0.2  # mid-tones only
+    out = dg.dark_channels(clean, 1.0, g)
+    assert out.min() >= 0 and out.max() <= 1
+    means = out.mean(dim=(2, 3))
+    assert (means < 0.15).any(dim=1).float().mean() > 0.5  # most images got a channel near 0
+    assert (means > 0.85).any().item()  # some a channel near 1
+    assert torch.equal(dg.dark_channels(clean, 0.0, g), clean)
+    # in the denoise degradation the gray crops stay gray (their noise is one channel's, copied)
+    cfg = TrainConfig(family="gan", task="denoise", noise_sigma=25.0, extra={"dark_channels": 1.0})
+    d = dg.degrade("denoise", clean, cfg, torch.Generator().manual_seed(1))
+    gray = (d["input"][:, 0] == d["input"][:, 1]).flatten(1).all(dim=1)
+    assert gray.any()
+    assert torch.allclose(d["target"][gray][:, 0], d["target"][gray][:, 1])
+    assert (d["target"][~gray].mean(dim=(2, 3)) < 0.15).any(dim=1).any()
