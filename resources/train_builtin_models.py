@@ -76,6 +76,13 @@ BUILTINS: dict[str, dict] = {
                          extra={"blocks": 5, "dihedral": True, "dark_channels": 0.25},
                          noise_sigma=55.0, camera_noise=True, init_from="denoise", intermediate=True,
                          label="Denoise, saturated-colour fine-tune (not shipped)"),
+    # The same crops with a loss on the local mean colour as well (core.models.restore.colour_loss,
+    # 16 px windows, weight 10), which a cast of a level or two over an area costs in full:
+    #     OMP_NUM_THREADS=1 .venv/bin/python resources/train_builtin_models.py denoise-colour
+    "denoise-colour": dict(task="denoise", image_size=64, batch_size=16, steps=DENOISE_DARK_STEPS, lr=2e-4, width=56,
+                           extra={"blocks": 5, "dihedral": True, "dark_channels": 0.25, "colour_weight": 10.0},
+                           noise_sigma=55.0, camera_noise=True, init_from="denoise", intermediate=True,
+                           label="Denoise, colour-loss fine-tune"),
     # dilated blocks (radius ~130 px at full resolution) so the receptive field covers a hole.
     # Stage 1 (an intermediate file in the scratch home; it was the shipped inpaint model of the
     # second generation) ...

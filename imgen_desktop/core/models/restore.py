@@ -355,6 +355,25 @@ def border_mirror(clean: torch.Tensor, prob: float, band: int, multiple: int,
     return out, keep
 
 
+def colour_loss(out: torch.Tensor, target: torch.Tensor, window: int = 16,
+                weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean absolute error of the local mean colour: the per-channel error averaged over
+    ``window`` x ``window`` windows (half-overlapping), then its absolute value averaged. A
+    colour cast of a level or two over an area costs almost nothing per pixel next to the
+    noise-level errors L1 sees, but it is all of this loss. ``weights`` (N, 1, H, W) restricts it
+    to where the loss counts (windows are weighted means there)."""
+    k = max(1, min(window, out.shape[-2], out.shape[-1]))
+    stride = max(1, k // 2)
+    err = out - target
+    if weights is None:
+        return F.avg_pool2d(err, k, stride).abs().mean()
+    num = F.avg_pool2d(err * weights, k, stride)
+    den = F.avg_pool2d(weights, k, stride)
+    keep = den > 0.25
+    mean = num / den.clamp(min=1e-6)
+    return (mean.abs() * keep).sum() / (keep.sum() * err.shape[1]).clamp(min=1)
+
+
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     mse = float(F.mse_loss(a.clamp(0, 1).float(), b.float()))
     return 10 * math.log10(1.0 / max(mse, 1e-10))
@@ -386,6 +405,9 @@ class RestoreRecipe(Recipe):
         self.border_prob = float(border.get("prob", 0.0)) if isinstance(border, dict) else 0.0
         self.border_band = int(border.get("band", 8)) if isinstance(border, dict) else 8
         self.mse_weight = float(extra.get("mse_weight", self.mse_weight))
+        # a loss on the local mean colour (see colour_loss): 0 = off
+        self.colour_weight = float(extra.get("colour_weight", 0.0))
+        self.colour_window = int(extra.get("colour_window", 16))
         self.build_extra()
         self.opt = torch.optim.Adam(self.trainable(), lr=config.lr, betas=(0.9, 0.99))
         self.multiple = self.net.pad_multiple * self.net.scale
@@ -499,7 +521,10 @@ class RestoreRecipe(Recipe):
         """``(L1 + mse_weight * MSE, L1)``: the MSE term speeds up early training and aligns the
         objective with PSNR; L1 keeps edges sharp."""
         l1 = self.l1(out, d)
-        return l1 + self.mse_weight * self._mean((out - d["target"]) ** 2, d), l1
+        loss = l1 + self.mse_weight * self._mean((out - d["target"]) ** 2, d)
+        if self.colour_weight > 0:
+            loss = loss + self.colour_weight * colour_loss(out, d["target"], self.colour_window, self._weights(d, out))
+        return loss, l1
 
     def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
         lr = self.set_lr(step)

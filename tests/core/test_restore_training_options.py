@@ -1,7 +1,9 @@
-"""Training crops that end at an image edge (``extra["border_mirror"]``): the restore nets learn
-the photo's border as inference shows it (mirrored about the edge by ``core.tiling``)."""
+"""Training options of the restore nets: crops that end at an image edge
+(``extra["border_mirror"]``: the photo's border as inference shows it, mirrored about the edge by
+``core.tiling``) and a loss on the local mean colour (``extra["colour_weight"]``)."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from imgen_desktop.core import tiling
@@ -58,3 +60,37 @@ def test_the_loss_skips_the_mirrored_bands():
     assert torch.isfinite(torch.as_tensor(metrics["loss.l1"]))
     # evaluation crops (plain) are never mirrored
     assert "keep" not in recipe.pair(torch.rand(2, 3, 32, 32) * 2 - 1, plain=True)
+
+
+def test_the_colour_loss_sees_a_cast_and_not_zero_mean_detail():
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 64, 64)
+    cast = target.clone()
+    cast[:, 0] += 2 / 255  # two levels too red everywhere
+    assert abs(float(restore.colour_loss(cast, target)) - (2 / 255) / 3) < 1e-6  # one channel of three
+    checker = ((torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2).float() * 2 - 1
+    detail = target + 0.05 * checker  # strong, but zero-mean over any even window
+    assert float(restore.colour_loss(detail, target)) < 1e-6
+    assert float(torch.abs(detail - target).mean()) > 0.04  # what L1 would see
+    # with weights, only the windows where the loss counts (mostly) are measured
+    weights = torch.zeros(2, 1, 64, 64)
+    weights[..., :32] = 1
+    half = target.clone()
+    half[..., 32:] += 0.5  # wrong only where the loss does not count
+    assert float(restore.colour_loss(half, target, 16, weights)) < 0.05
+    assert float(restore.colour_loss(half, target, 16)) > 0.1
+
+
+def test_the_colour_loss_is_part_of_the_pixel_loss_when_asked():
+    def loss(weight):
+        cfg = TrainConfig(family="gan", task="denoise", image_size=32, width=8, batch_size=2, adv_weight=0.0,
+                          noise_sigma=25.0, extra={"blocks": 1, "colour_weight": weight})
+        from imgen_desktop.core import models as registry
+
+        recipe = registry.for_training("gan", "denoise").recipe(cfg, 3, torch.device("cpu"), Amp(torch.device("cpu")))
+        target = torch.rand(2, 3, 32, 32)
+        return recipe.pixel_loss(target + 4 / 255, {"target": target})
+
+    (plain, l1), (with_colour, l1c) = loss(0.0), loss(10.0)
+    assert torch.isclose(l1, l1c)
+    assert float(with_colour - plain) == pytest.approx(10 * 4 / 255, rel=1e-3)
