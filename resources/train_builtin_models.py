@@ -77,12 +77,14 @@ BUILTINS: dict[str, dict] = {
                          noise_sigma=55.0, camera_noise=True, init_from="denoise", intermediate=True,
                          label="Denoise, saturated-colour fine-tune (not shipped)"),
     # The same crops with a loss on the local mean colour as well (core.models.restore.colour_loss,
-    # 16 px windows, weight 10), which a cast of a level or two over an area costs in full:
+    # 16 px windows, weight 10), which a cast of a level or two over an area costs in full. Not
+    # shipped either: flower.jpg's red cast +2.6 -> +1.1 at sigma 50, but -0.04 to -0.06 dB on
+    # CBSD68 and -0.08 to -0.14 dB on camera.png (benchmarks/RESULTS.md):
     #     OMP_NUM_THREADS=1 .venv/bin/python resources/train_builtin_models.py denoise-colour
     "denoise-colour": dict(task="denoise", image_size=64, batch_size=16, steps=DENOISE_DARK_STEPS, lr=2e-4, width=56,
                            extra={"blocks": 5, "dihedral": True, "dark_channels": 0.25, "colour_weight": 10.0},
                            noise_sigma=55.0, camera_noise=True, init_from="denoise", intermediate=True,
-                           label="Denoise, colour-loss fine-tune"),
+                           label="Denoise, colour-loss fine-tune (not shipped)"),
     # dilated blocks (radius ~130 px at full resolution) so the receptive field covers a hole.
     # Stage 1 (an intermediate file in the scratch home; it was the shipped inpaint model of the
     # second generation) ...
