@@ -337,21 +337,17 @@ def border_mirror(clean: torch.Tensor, prob: float, band: int, multiple: int,
     out = clean.clone()
     keep = torch.ones(n, 1, h, w)
     sides = torch.rand(n, 4, generator=generator) < prob  # top, bottom, left, right
-    for i in range(n):
-        if h >= 4 * band:
-            if sides[i, 0]:
-                out[i, :, :band] = torch.flip(out[i, :, band: 2 * band], dims=[1])
-                keep[i, :, :band] = 0
-            if sides[i, 1]:
-                out[i, :, h - band:] = torch.flip(out[i, :, h - 2 * band: h - band], dims=[1])
-                keep[i, :, h - band:] = 0
-        if w >= 4 * band:
-            if sides[i, 2]:
-                out[i, :, :, :band] = torch.flip(out[i, :, :, band: 2 * band], dims=[2])
-                keep[i, :, :, :band] = 0
-            if sides[i, 3]:
-                out[i, :, :, w - band:] = torch.flip(out[i, :, :, w - 2 * band: w - band], dims=[2])
-                keep[i, :, :, w - band:] = 0
+    for k, (dim, size) in enumerate(((2, h), (2, h), (3, w), (3, w))):
+        pick = sides[:, k]
+        if size < 4 * band or not bool(pick.any()):
+            continue
+        far = k % 2 == 1
+        edge = [pick, slice(None), slice(None), slice(None)]
+        inner = list(edge)
+        edge[dim] = slice(size - band, size) if far else slice(0, band)
+        inner[dim] = slice(size - 2 * band, size - band) if far else slice(band, 2 * band)
+        out[tuple(edge)] = torch.flip(out[tuple(inner)], dims=[dim])
+        keep[tuple(edge)] = 0
     return out, keep
 
 
