@@ -61,6 +61,7 @@ BUILTIN_PREFIX = "builtin:"
 CPU_TILE = 512  # input pixels per tile side on CPU / MPS
 MIN_TILE = 32
 MAX_TILE = 2048
+NOISE_MAX_DEFAULT = 50  # the noise slider's end for a denoiser whose file does not record its training range
 ProgressFn = Callable[[int, int], None]
 
 
@@ -82,6 +83,7 @@ class ModelChoice:
     path: str = ""
     takes_variation: bool = False  # samples a different plausible result from a seed (VAE)
     takes_noise_level: bool = False  # accepts a noise strength (denoise nets with a noise hint)
+    noise_max: int = NOISE_MAX_DEFAULT  # the strongest noise (0..255 sigma) it was trained on: the slider's end
     description: str = ""  # one line on what the model is for (metadata "description"), may be empty
 
     @property
@@ -109,6 +111,16 @@ def capabilities(meta: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+def trained_noise_max(meta: dict[str, Any]) -> int:
+    """The strongest noise sigma (0..255) a denoiser was trained on, from its recorded training
+    config (the built-in: 55); :data:`NOISE_MAX_DEFAULT` when the file does not say."""
+    config = meta.get("config")
+    value = config.get("noise_sigma") if isinstance(config, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return NOISE_MAX_DEFAULT
+    return int(min(255, max(5, round(value))))
+
+
 def model_description(meta: dict[str, Any], default: str = "") -> str:
     """The metadata's one-line "description" (first line, at most 200 characters), or ``default``."""
     text = meta.get("description")
@@ -121,7 +133,8 @@ def model_description(meta: dict[str, Any], default: str = "") -> str:
 def choice_for(spec: str, path: str | Path, meta: dict[str, Any], builtin: bool, label: str, description: str = "") -> ModelChoice:
     task, scale = str(meta.get("task", "")), int(meta.get("scale", 1) or 1)
     return ModelChoice(spec, label, task, scale if task == "upscale" else 1, str(meta.get("family", "")), builtin,
-                       str(path), **capabilities(meta), description=model_description(meta, description))
+                       str(path), **capabilities(meta), noise_max=trained_noise_max(meta),
+                       description=model_description(meta, description))
 
 
 def builtin_path(name: str) -> Path:

@@ -264,9 +264,16 @@ def test_noise_strength_is_offered_only_for_models_that_take_it(canvas, qtbot, t
     child(canvas, "noiseAutoCheck").setChecked(False)
     child(canvas, "noiseSlider", QSlider).setValue(30)
     assert canvas.options.noise_level() == 30.0
+    slider = child(canvas, "noiseSlider", QSlider)
+    assert slider.maximum() == 50  # a file that does not record its training range
     assert canvas.select_model("dn-plain") and not row.isVisible()
     assert canvas.options.noise_level() is None
     assert canvas.apply_button.text() == "Denoise"
+    # the built-in was trained on sigma 0-55: the slider reaches it, and the value reaches the run
+    assert canvas.select_model("builtin:denoise") and row.isVisible()
+    assert slider.maximum() == 55
+    slider.setValue(55)
+    assert canvas.options.noise_level() == 55.0
 
 
 def test_passes_choice_reaches_the_model(canvas, qtbot, tmp_path):

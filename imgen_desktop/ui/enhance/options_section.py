@@ -127,6 +127,9 @@ class OptionsSection(QWidget):
         with QSignalBlocker(self.passes_combo):
             self.passes_combo.setItemText(0, f"Auto ({default_passes(task)})")
         self.form.setRowVisible(self.noise_row, bool(c and c.takes_noise_level))
+        if c and c.takes_noise_level:
+            # the slider ends at the strongest noise the model was trained on (the built-in: 55)
+            self.noise_slider.setMaximum(max(1, int(c.noise_max)))
         self.form.setRowVisible(self.variation_row, bool(c and c.takes_variation))
 
     # --- values ------------------------------------------------------------------------------
