@@ -10,6 +10,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
+from imgen_desktop.ui.undo import UndoHistory
+
 MAX_UNDO = 30
 OVERLAY_RGBA = (255, 40, 90, 140)
 
@@ -22,7 +24,7 @@ class MaskPainter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._mask: QImage | None = None
-        self._undo: list[QImage] = []
+        self._undo: UndoHistory[QImage] = UndoHistory(MAX_UNDO)
         self._last: QPointF | None = None
         self._display_size = QSize()
         self.brush_size = 40  # diameter in photo pixels
@@ -54,8 +56,7 @@ class MaskPainter(QObject):
     def begin_stroke(self, x: float, y: float) -> None:
         if self._mask is None:
             return
-        self._undo.append(self._mask.copy())
-        del self._undo[:-MAX_UNDO]
+        self._undo.push(self._mask.copy())
         self._last = self._to_mask(x, y)
         self._draw(self._last, self._last)
 
@@ -87,9 +88,10 @@ class MaskPainter(QObject):
         self.sigChanged.emit()
 
     def undo(self) -> bool:
-        if not self._undo:
+        previous = self._undo.pop()
+        if previous is None:
             return False
-        self._mask = self._undo.pop()
+        self._mask = previous
         self.sigChanged.emit()
         return True
 
@@ -100,8 +102,7 @@ class MaskPainter(QObject):
         if self._mask is None:
             return
         if not self.is_empty():
-            self._undo.append(self._mask.copy())
-            del self._undo[:-MAX_UNDO]
+            self._undo.push(self._mask.copy())
         self._mask.fill(0)
         self.sigChanged.emit()
 

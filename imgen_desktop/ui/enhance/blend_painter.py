@@ -15,6 +15,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QImage
 
+from imgen_desktop.ui.undo import UndoHistory
+
 MAX_UNDO = 12
 
 
@@ -24,7 +26,7 @@ class BlendPainter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._mask: np.ndarray | None = None
-        self._undo: list[np.ndarray] = []
+        self._undo: UndoHistory[np.ndarray] = UndoHistory(MAX_UNDO)
         self._last: tuple[float, float] | None = None
         self._display_size = QSize()
         self.brush_size = 60
@@ -54,8 +56,7 @@ class BlendPainter(QObject):
     def begin_stroke(self, x: float, y: float) -> None:
         if self._mask is None:
             return
-        self._undo.append(self._mask.copy())
-        del self._undo[:-MAX_UNDO]
+        self._undo.push(self._mask.copy())
         self._last = self._to_mask(x, y)
         self._dab(*self._last)
         self.sigChanged.emit()
@@ -95,9 +96,10 @@ class BlendPainter(QObject):
 
     # --- history / export ---------------------------------------------------------------------------
     def undo(self) -> bool:
-        if not self._undo:
+        previous = self._undo.pop()
+        if previous is None:
             return False
-        self._mask = self._undo.pop()
+        self._mask = previous
         self.sigChanged.emit()
         return True
 
@@ -107,7 +109,7 @@ class BlendPainter(QObject):
     def clear(self) -> None:
         if self._mask is None or not self._mask.any():
             return
-        self._undo.append(self._mask.copy())
+        self._undo.push(self._mask.copy())  # bounded like every other edit
         self._mask[:] = 0
         self.sigChanged.emit()
 
