@@ -7,7 +7,8 @@ same input (issue 10). The protocols are those of ``shared/data/eval/README.md``
 * denoise on **CBSD68**, sigma 15 / 25 / 50: white Gaussian noise with a fixed seed per image
   and sigma, clipped and rounded to 8 bits (as a saved PNG would be); RGB-PSNR, no shave. The
   models run blind (no sigma given; ``--given-sigma`` adds a run with the true sigma for models
-  that take a noise level). Beside, both given the true sigma: CBM3D (the ``bm3d`` package,
+  that take a noise level; ``--network-alone`` adds each denoiser without the engine's mean
+  correction, core/consistency.py). Beside, both given the true sigma: CBM3D (the ``bm3d`` package,
   ``bm3d_rgb``, default profile) and scikit-image NL-means (``denoise_nl_means``, fast mode,
   5x5 patches, distance 6, h = 0.8 sigma: scikit-image's own example). Every result is rounded
   to 8 bits before it is measured.
@@ -288,6 +289,12 @@ def part_denoise(images: list[Path], entries: list[Entry], args) -> list[Row]:
                 outs["NL-means (given sigma)"] = cached(args, "nlmeans", path, sigma, noisy, nlmeans)
             for e in models:
                 outs[e.label] = run_model(e, noisy)
+                if args.network_alone and getattr(e.model, "mean_consistent", False):
+                    e.model.mean_consistent = False  # core/consistency.py off: the network's own output
+                    try:
+                        outs[f"{e.label} (network alone)"] = run_model(e, noisy)
+                    finally:
+                        e.model.mean_consistent = True
                 if args.given_sigma and e.model.supports_noise_level:
                     outs[f"{e.label} (given sigma)"] = run_model(e, noisy, noise_level=float(sigma))
             for method, (out, secs) in outs.items():
@@ -420,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sigmas", default=None, help="denoise sigmas (default 15,25,50; --quick: 25)")
     p.add_argument("--limit", type=int, default=None, help="at most N images a set")
     p.add_argument("--skip", default="", help="comma-separated baselines to leave out: cbm3d, nlmeans")
+    p.add_argument("--network-alone", action="store_true",
+                   help="also run each denoiser without the engine's mean correction (core/consistency.py)")
     p.add_argument("--given-sigma", action="store_true", help="also run denoisers that take a noise level with the true sigma")
     p.add_argument("--device", default="auto")
     p.add_argument("--data", default=None, help="folder with Set5/ and CBSD68/ (default: shared/data/eval)")

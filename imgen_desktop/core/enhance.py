@@ -243,6 +243,9 @@ class ImageModel:
         # our inpaint nets return the known pixels unchanged, so a tile with no hole in it is
         # its own result and is not run (an imported model may not: it clears this)
         self.composites = self.task == "inpaint"
+        # a denoised result keeps the noisy photo's local mean colour (core/consistency.py): no
+        # cast where the noise was clipped; costs one float copy of the photo while it runs
+        self.mean_consistent = self.task == "denoise"
         self._layout = None  # the memory format the net's weights are in (set on first forward)
         self._nhwc_ok = True
 
@@ -400,13 +403,21 @@ class ImageModel:
         if passes not in PASSES:
             raise ImgenError(f"passes must be one of {', '.join(map(str, PASSES))}, not {passes}")
         h, w = source.height, source.width
-        if self.supports_noise_level and noise_level is None:
+        consistent = bool(getattr(self, "mean_consistent", False)) and self.scale == 1
+        sigma = noise_level
+        if (self.supports_noise_level or consistent) and sigma is None:
             from imgen_desktop.core.degrade import estimate_noise_sigma
 
             side = 1024
             top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
             crop = source.image(np.arange(top, min(h, top + side)), np.arange(left, min(w, left + side)))
-            noise_level = float(estimate_noise_sigma(crop[:1]).mean())
+            sigma = float(estimate_noise_sigma(crop[:1]).mean())
+        if self.supports_noise_level:
+            noise_level = sigma
+        if consistent:
+            from imgen_desktop.core.consistency import ConsistentSink
+
+            sink = ConsistentSink(sink, source, self.channels, float(sigma) / 255.0)
         if not getattr(self, "tileable", True):
             tile = 0
         size = 0 if tile == 0 else self._round_tile(tile if tile else self.default_tile())
@@ -431,6 +442,8 @@ class ImageModel:
                               size=size, passes=passes, noise=noise, progress=progress, token=token,
                               batch=self.tile_batch if batch is None else int(batch),
                               skip_unmasked=bool(getattr(self, "composites", False)))
+                if consistent:
+                    sink.finish()  # the corrected rows go on to the caller's sink
                 return
             except _OutOfMemory:
                 if self.device is not None and torch.device(self.device).type == "cuda":
