@@ -81,6 +81,7 @@ class Entry:
     task: str
     scale: int
     model: object = field(default=None, repr=False)
+    passes: int | None = None  # --passes: flipped passes averaged (None: the task's default)
 
 
 # --- measures ---------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def run_model(entry: Entry, arr: np.ndarray, **extra) -> tuple[np.ndarray, float
     from imgen_desktop.core.enhance import EnhanceOptions, enhance_photo
     from imgen_desktop.core.imageio import photo_from_array
 
-    kwargs = {**EnhanceOptions().run_kwargs(entry.model), **extra}
+    kwargs = {**EnhanceOptions(passes=entry.passes).run_kwargs(entry.model), **extra}
     return timed(lambda: enhance_photo(photo_from_array(arr), entry.model, **kwargs).pixels)
 
 
@@ -427,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sigmas", default=None, help="denoise sigmas (default 15,25,50; --quick: 25)")
     p.add_argument("--limit", type=int, default=None, help="at most N images a set")
     p.add_argument("--skip", default="", help="comma-separated baselines to leave out: cbm3d, nlmeans")
+    p.add_argument("--passes", type=int, choices=(1, 2, 4), default=None,
+                   help="flipped passes averaged by every model (default: each task's own: 4 for denoise, else 1)")
     p.add_argument("--network-alone", action="store_true",
                    help="also run each denoiser without the engine's mean correction (core/consistency.py)")
     p.add_argument("--given-sigma", action="store_true", help="also run denoisers that take a noise level with the true sigma")
@@ -462,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         sets = {"upscale": set5, "denoise": cbsd, "inpaint": cbsd[:INPAINT_PHOTOS]}
         args.names = {"upscale": "Set5", "denoise": "CBSD68", "inpaint": f"{INPAINT_PHOTOS} CBSD68 photos"}
     entries = find_models(args, parts)
+    for e in entries:
+        e.passes = args.passes
     print(f"# standard sets: {', '.join(parts)}; models: {', '.join(e.label for e in entries) or 'none'}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}", flush=True)
     warm_up(entries)

@@ -96,14 +96,24 @@ def _upsample_rows(d_low, r0: int, r1: int, width: int):
     return up[:, :, r0 - lo * FACTOR:r1 - lo * FACTOR, :width]
 
 
-def mean_correction(result_rows, noisy_rows, height: int, width: int, sigma: float, n: int, c: int):
+def _check(token) -> None:
+    if token is not None and token.checkpoint():
+        from imgen_desktop.core.errors import Cancelled
+
+        raise Cancelled("enhancement cancelled")
+
+
+def mean_correction(result_rows, noisy_rows, height: int, width: int, sigma: float, n: int, c: int, token=None):
     """The coarse offset (N, C, ceil(H/4), ceil(W/4)) for a result and its noisy input, each
     given as a function ``(r0, r1) -> (N, C, r1 - r0, W)`` float tensor in [0, 1].
-    ``sigma``: the noise on the 0..1 scale."""
+    ``sigma``: the noise on the 0..1 scale. ``token`` (pause / cancel) is checked every band."""
     import torch
 
     def pooled(fn):
-        parts = [_pool(fn(r0, min(height, r0 + BAND))) for r0 in range(0, height, BAND)]
+        parts = []
+        for r0 in range(0, height, BAND):
+            _check(token)
+            parts.append(_pool(fn(r0, min(height, r0 + BAND))))
         return torch.cat(parts, 2)
 
     target = _blur(pooled(noisy_rows), WINDOW_SIGMA / FACTOR)
@@ -112,6 +122,7 @@ def mean_correction(result_rows, noisy_rows, height: int, width: int, sigma: flo
     for _ in range(ITERATIONS):
         means, slopes = [], []
         for r0 in range(0, height, BAND):
+            _check(token)
             r1 = min(height, r0 + BAND)
             x = (result_rows(r0, r1) + _upsample_rows(d, r0, r1, width)).clamp_(0, 1)
             m, s = expected_clipped(x, sigma)
@@ -138,14 +149,15 @@ class ConsistentSink:
     def write(self, r0: int, band) -> None:
         self.out[:, :, r0:r0 + band.shape[2]] = band
 
-    def finish(self) -> None:
+    def finish(self, token=None) -> None:
         cols = np.arange(self.width)
         n, c = self.out.shape[:2]
 
         def noisy(r0, r1):
             return self.source.image(np.arange(r0, r1), cols)
 
-        d = mean_correction(lambda r0, r1: self.out[:, :, r0:r1], noisy, self.height, self.width, self.sigma, n, c)
+        d = mean_correction(lambda r0, r1: self.out[:, :, r0:r1], noisy, self.height, self.width, self.sigma, n, c,
+                            token=token)
         for r0 in range(0, self.height, BAND):
             r1 = min(self.height, r0 + BAND)
             self.inner.write(r0, (self.out[:, :, r0:r1] + _upsample_rows(d, r0, r1, self.width)).clamp_(0, 1))

@@ -443,7 +443,7 @@ class ImageModel:
                               batch=self.tile_batch if batch is None else int(batch),
                               skip_unmasked=bool(getattr(self, "composites", False)))
                 if consistent:
-                    sink.finish()  # the corrected rows go on to the caller's sink
+                    sink.finish(token)  # the corrected rows go on to the caller's sink
                 return
             except _OutOfMemory:
                 if self.device is not None and torch.device(self.device).type == "cuda":

@@ -101,3 +101,22 @@ def test_tiles_and_a_given_noise_level_keep_the_correction():
     assert int(np.abs(whole.astype(int) - tiled.astype(int)).max()) <= 1
     weak = enhance.enhance_photo(photo_from_array(noisy), model, tile=0, passes=1, noise_level=5.0).pixels
     assert _psnr(whole, clean) > _psnr(weak, clean) + 1  # the level given reaches the network
+
+
+def test_a_cancel_during_the_correction_stops_it():
+    from imgen_desktop.core.errors import Cancelled
+
+    class Token:
+        calls = 0
+
+        def checkpoint(self):
+            self.calls += 1
+            return self.calls > 2  # cancelled after the tiles, inside the correction
+
+    pixels = np.full((600, 40, 3), 90, np.uint8)
+    source = ArraySource(pixels, 3)
+    inner = ArraySink(source, 600, 40, 3)
+    sink = ConsistentSink(inner, source, 3, 0.1)
+    sink.write(0, torch.full((1, 3, 600, 40), 0.35))
+    with pytest.raises(Cancelled):
+        sink.finish(Token())
