@@ -111,6 +111,19 @@ BUILTINS: dict[str, dict] = {
                            "masks": {"radius": [0.02, 0.12], "rect": [0.12, 0.55], "max_cover": 0.4,
                                      "max_strokes": 5, "max_rects": 1}},
                     init_from="inpaint-stage2", label="Inpaint (built-in)"),
+    # Stage 4 (seventh session, experiments from the shipped stage 3): (a) the same masks at a
+    # lower lr; (b) brushes like the benchmark's and a user's thin retouching (2.5-10 px radius),
+    # up to 6 strokes and 1 box.
+    "inpaint-stage4a": dict(task="inpaint", image_size=128, batch_size=8, steps=1800, lr=1.5e-4, width=32,
+                            extra={"blocks": 8, "dilations": [1, 2, 4, 8], "dihedral": True, "feed_base": True,
+                                   "masks": {"radius": [0.02, 0.12], "rect": [0.12, 0.55], "max_cover": 0.4,
+                                             "max_strokes": 5, "max_rects": 1}},
+                            init_from="inpaint", intermediate=True, label="Inpaint (stage 4a)"),
+    "inpaint-stage4b": dict(task="inpaint", image_size=128, batch_size=8, steps=1800, lr=2e-4, width=32,
+                            extra={"blocks": 8, "dilations": [1, 2, 4, 8], "dihedral": True, "feed_base": True,
+                                   "masks": {"radius": [0.02, 0.08], "rect": [0.12, 0.55], "max_cover": 0.4,
+                                             "max_strokes": 6, "max_rects": 1}},
+                            init_from="inpaint", intermediate=True, label="Inpaint (stage 4b)"),
 }
 
 # Third generation (issue 17): the sharp upscalers. The faithful net (same architecture) is
