@@ -34,29 +34,14 @@ BAND = 256  # rows per band when reading or writing the full-resolution images
 MIN_SLOPE = 0.2  # fully clipped areas (slope 0) take at most 5x the mean difference
 
 
-def _gaussian_1d(sigma: float):
-    import torch
-
-    r = max(1, int(math.ceil(3 * sigma)))
-    x = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-0.5 * (x / sigma) ** 2)
-    return k / k.sum()
-
-
 def _blur(x, sigma: float):
     """Gaussian blur of (N, C, H, W) that renormalises at the borders (any size, no padding bias)."""
     import torch
-    import torch.nn.functional as F
 
-    k = _gaussian_1d(sigma)
-    r, c = k.numel() // 2, x.shape[1]
-
-    def sep(t):
-        t = F.conv2d(t, k.view(1, 1, 1, -1).repeat(t.shape[1], 1, 1, 1), padding=(0, r), groups=t.shape[1])
-        return F.conv2d(t, k.view(1, 1, -1, 1).repeat(t.shape[1], 1, 1, 1), padding=(r, 0), groups=t.shape[1])
+    from imgen_desktop.core.degrade import _blur_zero
 
     ones = torch.ones_like(x[:1, :1])
-    return sep(x) / sep(ones).clamp_min(1e-6).expand(-1, c, -1, -1)
+    return _blur_zero(x, sigma) / _blur_zero(ones, sigma).clamp_min(1e-6)
 
 
 def expected_clipped(x, s: float):
